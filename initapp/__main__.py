@@ -1,0 +1,5 @@
+import sys
+
+from initapp.main import main
+
+sys.exit(main())

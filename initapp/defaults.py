@@ -1,0 +1,51 @@
+"""Every user-visible default, exit code and message of initapp, in one place."""
+
+# Exit codes initapp itself chooses (the workload's own codes pass through unchanged).
+EXIT_USAGE = 2          # bad option or value: nothing was started
+EXIT_INTERNAL = 1       # initapp could not start the workload (fork failed, ...)
+EXIT_NOT_FOUND = 127    # the command does not exist (the shell's convention)
+EXIT_CANNOT_EXEC = 126  # the command exists but cannot be executed
+SIGNAL_EXIT_BASE = 128  # a workload killed by signal N exits 128+N
+
+# Shutdown: one deadline for the whole tree. docker stop and podman stop SIGKILL
+# after 10 s; 8 s leaves the engine's clock, initapp's SIGKILL and the reaping
+# time inside that window, so the engine never has to kill initapp itself.
+GRACE_SECONDS = 8.0
+# After SIGKILL, processes die as soon as the kernel runs them; a process stuck in
+# uninterruptible sleep may not. This bounds how long initapp waits for such a one.
+KILL_WAIT_SECONDS = 2.0
+# While killing after the deadline, how often to look again for processes forked
+# in the meantime (only when initapp is not PID 1 and cannot use kill(-1)).
+KILL_RETRY_SECONDS = 0.05
+
+# Signals that mean "stop the container". SIGRTMIN+3 is podman's stop signal for an
+# entrypoint at /sbin/init (systemd mode); it is handed on as SIGTERM.
+STOP_SIGNAL_NAMES = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGRTMIN+3")
+DEFAULT_REWRITES = {"SIGRTMIN+3": "SIGTERM"}
+
+LOG_PREFIX = "[initapp]"
+
+USAGE = """\
+usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
+
+Run COMMAND as the child of a container init: forward signals to it, reap
+zombies, stop the whole process tree gracefully, and exit with its status.
+
+options:
+{options}
+Every option can also be set by the environment variable shown; a flag wins
+over its variable. Signals are names (TERM, SIGTERM, RTMIN+3) or numbers.
+exit codes: the command's own; 128+N if it died of signal N; 127 command not
+found; 126 command not executable; 2 usage error; 1 initapp could not start it.
+"""
+
+MSG_NOT_FOUND = "{cmd}: command not found"
+MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
+MSG_FORK_FAILED = "cannot start {cmd}: {error}"
+MSG_NO_COMMAND = "no command given (usage: init.pyz [OPTIONS] [--] COMMAND [ARG...])"
+MSG_SUBREAPER_FAILED = ("cannot become a child subreaper ({error}); orphans of the workload "
+                        "will not be reaped by initapp")
+MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the whole tree reach "
+                "only the main child's process group")
+MSG_DEADLINE = "grace period of {seconds:g}s is over; killing {what}"
+MSG_GAVE_UP = "processes still alive {seconds:g}s after SIGKILL; exiting without them"

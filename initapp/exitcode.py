@@ -1,0 +1,17 @@
+"""From a wait status to the exit code of the init, as a shell would report it."""
+
+import os
+
+from initapp.defaults import SIGNAL_EXIT_BASE
+
+
+def from_status(status):
+    if os.WIFSIGNALED(status):
+        return SIGNAL_EXIT_BASE + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def describe(status):
+    if os.WIFSIGNALED(status):
+        return "killed by signal %d" % os.WTERMSIG(status)
+    return "exited with %d" % os.WEXITSTATUS(status)

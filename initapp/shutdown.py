@@ -1,0 +1,80 @@
+"""The stop sequence: one deadline for the whole process tree.
+
+   stop signal (or the main child exits by itself)
+   |-- t=0      deadline set to now + grace; the signal is forwarded (or, when the
+   |            main child has exited, SIGTERM+SIGCONT go to every process left)
+   |-- ...      initapp reaps; it exits the moment the last process is gone
+   |-- t=grace  SIGKILL to every process left, then reap
+   `-- t=grace+KILL_WAIT  give up on processes that cannot die (uninterruptible)
+
+A second stop signal during the grace period forces: SIGKILL at once."""
+
+from initapp import log, signals
+from initapp.defaults import KILL_RETRY_SECONDS, KILL_WAIT_SECONDS, MSG_DEADLINE, MSG_GAVE_UP
+
+
+class Shutdown:
+    def __init__(self, grace, tree, clock):
+        self.grace = grace
+        self.tree = tree
+        self.clock = clock
+        self.deadline = None     # when the grace period ends, once shutting down
+        self.killed_at = None    # when SIGKILL went out
+        self.stop_signals = 0    # stop signals received so far
+        self.gave_up = False
+
+    @property
+    def active(self):
+        return self.deadline is not None
+
+    def begin(self, why):
+        if self.deadline is None:
+            self.deadline = self.clock() + self.grace
+            log.info("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
+
+    def stop_signal(self, signo):
+        """A stop signal arrived. Returns False when it forced the end instead of
+        being handed on (the second one during the grace period)."""
+        self.stop_signals += 1
+        if self.stop_signals > 1:
+            log.info("%s again: killing the tree now" % signals.name(signo))
+            self.deadline = self.clock()
+            self.kill()
+            return False
+        self.begin("received %s" % signals.name(signo))
+        return True
+
+    def leftovers(self, skip_pgid):
+        """The main child is gone but processes remain: ask them to stop."""
+        self.begin("main child exited, other processes remain")
+        sent = self.tree.signal_all(signals.SIGTERM, skip_pgid)
+        # A stopped process acts on SIGTERM only once continued.
+        self.tree.signal_all(signals.SIGCONT, skip_pgid)
+        log.info("sent SIGTERM to %s remaining process(es)" % ("all" if sent < 0 else sent))
+
+    def kill(self):
+        if self.killed_at is None:
+            self.killed_at = self.clock()
+            log.warning(MSG_DEADLINE.format(seconds=self.grace, what="every process left"))
+        self.tree.kill_all()
+
+    def timeout(self):
+        """Seconds until the next step of the sequence, or None if nothing is due."""
+        if self.deadline is None:
+            return None
+        now = self.clock()
+        if self.killed_at is None:
+            return self.deadline - now
+        # Processes may fork between a scan and its kills: look again soon.
+        return min(KILL_RETRY_SECONDS, self.killed_at + KILL_WAIT_SECONDS - now)
+
+    def tick(self):
+        """Take the step that is due."""
+        now = self.clock()
+        if self.deadline is None or now < self.deadline:
+            return
+        if self.killed_at is not None and now >= self.killed_at + KILL_WAIT_SECONDS:
+            log.error(MSG_GAVE_UP.format(seconds=KILL_WAIT_SECONDS))
+            self.gave_up = True
+            return
+        self.kill()

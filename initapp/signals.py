@@ -1,0 +1,121 @@
+"""Signals: names, taking them over synchronously, and handing the original
+state to the child.
+
+The init blocks every catchable signal and takes them one at a time with
+sigwaitinfo, so no handler can race the main loop and an idle init never wakes.
+The C module _signal is used instead of signal: same functions, without the
+enum layer that costs milliseconds at every start."""
+
+try:
+    import _signal as _sig
+except ImportError:  # pragma: no cover - other Python implementations
+    import signal as _sig
+
+SIGCHLD = _sig.SIGCHLD
+SIGCONT = _sig.SIGCONT
+SIGKILL = _sig.SIGKILL
+SIGTERM = _sig.SIGTERM
+SIGRTMIN = _sig.SIGRTMIN
+SIGRTMAX = _sig.SIGRTMAX
+
+# Every signal the init can block and receive. KILL and STOP cannot be caught.
+CATCHABLE = frozenset(_sig.valid_signals()) - {_sig.SIGKILL, _sig.SIGSTOP}
+
+# Python ignores these two at its own start-up; they were not ignored by whoever
+# started the init (that cannot be told apart), so the child gets them back at default.
+PYTHON_IGNORED = frozenset((_sig.SIGPIPE, getattr(_sig, "SIGXFSZ", _sig.SIGPIPE)))
+
+
+def _name_table():
+    table = {}
+    for name in dir(_sig):
+        if name.startswith("SIG") and not name.startswith("SIG_") and name[3:].isalpha():
+            table.setdefault(getattr(_sig, name), name)
+    # Prefer the common spelling where Linux has aliases.
+    for name in ("SIGABRT", "SIGCHLD", "SIGIO", "SIGSYS"):
+        if hasattr(_sig, name):
+            table[getattr(_sig, name)] = name
+    return table
+
+
+_NAMES = _name_table()
+_NUMBERS = {name: number for number, name in _NAMES.items()}
+for _alias in ("SIGIOT", "SIGPOLL", "SIGCLD", "SIGPWR", "SIGSTKFLT"):
+    if hasattr(_sig, _alias):
+        _NUMBERS[_alias] = getattr(_sig, _alias)
+
+
+def name(signo):
+    """SIGTERM, SIGRTMIN+3, or the number for a signal without a name."""
+    if signo in _NAMES:
+        return _NAMES[signo]
+    if SIGRTMIN <= signo <= SIGRTMAX:
+        return "SIGRTMIN+%d" % (signo - SIGRTMIN)
+    return str(signo)
+
+
+def parse(text):
+    """A signal from a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-2.
+    Raises ValueError with a message naming what is wrong."""
+    word = text.strip().upper()
+    if word.isdigit():
+        signo = int(word)
+    else:
+        if not word.startswith("SIG"):
+            word = "SIG" + word
+        signo = _NUMBERS.get(word)
+        if signo is None:
+            signo = _parse_realtime(word)
+    if signo not in CATCHABLE and signo not in (_sig.SIGKILL, _sig.SIGSTOP):
+        raise ValueError("not a valid signal: %r" % text)
+    return signo
+
+
+def _parse_realtime(word):
+    for base_name, base in (("SIGRTMIN", SIGRTMIN), ("SIGRTMAX", SIGRTMAX)):
+        if word == base_name:
+            return base
+        rest = word[len(base_name):]
+        if word.startswith(base_name) and rest[:1] in "+-" and rest[1:].isdigit():
+            return base + int(rest)
+    return None
+
+
+class Inherited:
+    """What the init was started with, to give back to the child unchanged."""
+
+    def __init__(self, mask, ignored):
+        self.mask = mask          # signals blocked when the init started
+        self.ignored = ignored    # signals whose disposition was SIG_IGN
+
+
+def take_over():
+    """Block every catchable signal and set the init's own dispositions to default.
+
+    An inherited SIG_IGN would make the kernel discard the signal before sigwaitinfo
+    sees it (SIGTERM would never reach the workload, SIGCHLD would auto-reap), so
+    the init resets them for itself and remembers them for the child."""
+    mask = frozenset(_sig.pthread_sigmask(_sig.SIG_BLOCK, CATCHABLE))
+    ignored = set()
+    for signo in CATCHABLE:
+        if _sig.getsignal(signo) == _sig.SIG_IGN and signo not in PYTHON_IGNORED:
+            ignored.add(signo)
+        _sig.signal(signo, _sig.SIG_DFL)
+    return Inherited(mask, frozenset(ignored))
+
+
+def restore(inherited):
+    """In the child, before exec: the dispositions and mask the init inherited."""
+    for signo in CATCHABLE:
+        _sig.signal(signo, _sig.SIG_IGN if signo in inherited.ignored else _sig.SIG_DFL)
+    _sig.pthread_sigmask(_sig.SIG_SETMASK, inherited.mask)
+
+
+def wait(timeout=None):
+    """The next signal for the init (a struct_siginfo), or None when timeout passes."""
+    if timeout is None:
+        return _sig.sigwaitinfo(CATCHABLE)
+    return _sig.sigtimedwait(CATCHABLE, max(timeout, 0.0))
+
+
+pidfd_send_signal = getattr(_sig, "pidfd_send_signal", None)

@@ -1,0 +1,139 @@
+"""The init's process tree, read from /proc, and signals sent to all of it.
+
+As PID 1 the tree is every other process of the namespace. Otherwise it is the
+init's descendants only: nothing outside them is ever signalled, and kill(-1)
+is never used (outside a PID namespace it would reach the whole host)."""
+
+import os
+
+from initapp import log, signals
+from initapp.defaults import MSG_BAD_PROC
+
+
+class Process:
+    __slots__ = ("pid", "ppid", "pgid", "start")
+
+    def __init__(self, pid, ppid, pgid, start):
+        self.pid, self.ppid, self.pgid, self.start = pid, ppid, pgid, start
+
+
+def read_stat(pid):
+    """A Process from /proc/PID/stat, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            data = stat.read()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    fields = data[data.rfind(b")") + 2:].split()
+    # fields[0] is field 3 of proc(5): state, ppid, pgrp, ..., starttime is field 22.
+    return Process(pid, int(fields[1]), int(fields[2]), int(fields[19]))
+
+
+def proc_is_ours():
+    """True when /proc shows this PID namespace (its 'self' is our own pid)."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
+
+
+def all_processes():
+    processes = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            process = read_stat(int(entry))
+            if process is not None:
+                processes.append(process)
+    return processes
+
+
+def descendants(root, processes):
+    """The processes below root, parents before children."""
+    children = {}
+    for process in processes:
+        children.setdefault(process.ppid, []).append(process)
+    found, queue = [], [root]
+    while queue:
+        for process in children.get(queue.pop(), ()):
+            found.append(process)
+            queue.append(process.pid)
+    return found
+
+
+def members(pid1):
+    """Every process the init answers for: the namespace as PID 1, else descendants."""
+    me = os.getpid()
+    processes = all_processes()
+    if pid1:
+        return [process for process in processes if process.pid != me]
+    return descendants(me, processes)
+
+
+def send(process, signo):
+    """Signal one process found by a scan, unless its pid now names another process.
+
+    Between the scan and the kill the process may exit and its pid be reused; a
+    pidfd pins the process, and its start time proves it is the one scanned."""
+    pidfd = None
+    try:
+        if hasattr(os, "pidfd_open") and signals.pidfd_send_signal is not None:
+            pidfd = os.pidfd_open(process.pid)
+        now = read_stat(process.pid)
+        if now is None or now.start != process.start:
+            return False
+        if pidfd is None:
+            os.kill(process.pid, signo)
+        else:
+            signals.pidfd_send_signal(pidfd, signo)
+        return True
+    except OSError:
+        return False  # it exited meanwhile
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+class Tree:
+    """Signals to every process the init answers for."""
+
+    def __init__(self, pid1, child_pid):
+        self.pid1 = pid1
+        self.child_pid = child_pid
+        self.proc_usable = proc_is_ours()
+        if not self.proc_usable:
+            log.warning(MSG_BAD_PROC)
+
+    def signal_all(self, signo, skip_pgid=None):
+        """Send signo to every member of the tree, except those of group skip_pgid.
+        Returns how many processes were signalled (-1 when unknown: kill(-1))."""
+        if not self.proc_usable:
+            return self._signal_without_proc(signo)
+        count = 0
+        for process in members(self.pid1):
+            if process.pgid != skip_pgid and send(process, signo):
+                count += 1
+        return count
+
+    def kill_all(self):
+        """SIGKILL the tree. As PID 1 one kill(-1) does it atomically, forks included."""
+        if self.pid1:
+            try:
+                os.kill(-1, signals.SIGKILL)
+            except OSError:
+                pass
+            return -1
+        return self.signal_all(signals.SIGKILL)
+
+    def _signal_without_proc(self, signo):
+        if self.pid1:
+            try:
+                os.kill(-1, signo)
+            except OSError:
+                pass
+            return -1
+        try:
+            os.killpg(self.child_pid, signo)
+        except OSError:
+            return 0
+        return -1

@@ -1,0 +1,56 @@
+"""Turn shiv's archive into one that starts without writing to disk.
+
+shiv's own __main__ extracts site-packages to ~/.shiv (or $SHIV_ROOT) at every
+start and obeys SHIV_* variables: that fails on a read-only root or without a
+home, and trusts whatever sits in a shared cache. The new __main__ imports the
+package straight from the archive instead. Everything else shiv wrote stays
+(environment.json, _bootstrap) so shiv-info still reads the result.
+
+Entries are written in a fixed order with fixed dates and modes, so the same
+source gives the same bytes wherever it is built."""
+
+import os
+import sys
+import zipfile
+
+MAIN = '''\
+# initapp: run from inside this archive; nothing is extracted or written.
+import os
+import sys
+
+if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
+    # Started as "python3 init.pyz" rather than through the shebang's "-IS":
+    # start again isolated, so the environment's PYTHON* variables, the user's
+    # and the image's site-packages cannot change how the init runs.
+    os.execv(sys.executable, [sys.executable, "-I", "-S"] + sys.argv)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "site-packages"))
+from {module} import {function} as _main
+
+sys.exit(_main())
+'''
+
+DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def finish(source, target, interpreter, entry_point):
+    module, _, function = entry_point.partition(":")
+    with zipfile.ZipFile(source) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()
+                 if not name.endswith("/") and not name.endswith(".pyc")}
+    files["__main__.py"] = MAIN.format(module=module, function=function).encode()
+    partial = target + ".partial"
+    with open(partial, "wb") as out:
+        out.write(b"#!" + interpreter.encode() + b"\n")
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+            for name in sorted(files):
+                info = zipfile.ZipInfo(name, DATE)
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, files[name])
+    os.chmod(partial, 0o755)
+    os.replace(partial, target)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        sys.exit("usage: finish_pyz.py SHIV_PYZ TARGET INTERPRETER MODULE:FUNCTION")
+    finish(*sys.argv[1:])
