@@ -29,7 +29,7 @@ PYTHON_IGNORED = frozenset((_sig.SIGPIPE, getattr(_sig, "SIGXFSZ", _sig.SIGPIPE)
 def _name_table():
     table = {}
     for name in dir(_sig):
-        if name.startswith("SIG") and not name.startswith("SIG_") and name[3:].isalpha():
+        if name.startswith("SIG") and not name.startswith("SIG_") and name[3:].isalnum():
             table.setdefault(getattr(_sig, name), name)
     # Prefer the common spelling where Linux has aliases.
     for name in ("SIGABRT", "SIGCHLD", "SIGIO", "SIGSYS"):

@@ -1,0 +1,147 @@
+"""Running the built init.pyz as a real PID 1, and reading /proc from outside."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = "/usr/bin/python3"      # Debian's interpreter, not a pyenv shim
+PROGS = Path(__file__).resolve().parent / "progs"
+TRAP = [PYTHON, str(PROGS / "trap.py")]
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
+
+
+def build(output, interpreter=PYTHON, root=ROOT):
+    """Build init.pyz with root's build.sh, using the shiv of the running venv."""
+    env = dict(os.environ, SHIV=str(Path(sys.executable).parent / "shiv"), PYTHON=sys.executable)
+    subprocess.run([str(Path(root) / "build.sh"), "--python", interpreter, "--output", str(output)],
+                   check=True, env=env, stdout=subprocess.DEVNULL, timeout=120)
+    return Path(output)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    """Poll predicate until it returns something true; fail the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
+        time.sleep(0.01)
+
+
+def status_field(pid, field):
+    try:
+        with open("/proc/%d/status" % pid) as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def children(pid):
+    """Pids whose parent is pid (read from the host's /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and status_field(int(entry), "PPid") == str(pid):
+            found.append(int(entry))
+    return sorted(found)
+
+
+def state(pid):
+    value = status_field(pid, "State")
+    return value[0] if value else None
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def alive(pid):
+    return state(pid) not in (None, "Z")
+
+
+class Init:
+    """init.pyz started as a container engine starts PID 1: in a new PID
+    namespace, signalled from outside. Every process it started is killed by pid
+    on close (SIGKILL to a namespace's PID 1 ends the whole namespace)."""
+
+    def __init__(self, init_pyz, args, workdir, env=None, pid1=True, preexec=None, argv0=None):
+        self.workdir = Path(workdir)
+        self.stdout_path = self.workdir / "init.stdout"
+        self.stderr_path = self.workdir / "init.stderr"
+        command = [str(argv0 or init_pyz)] + list(args)
+        if pid1:
+            command = UNSHARE + command
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         env=CLEAN_ENV if env is None else env,
+                                         preexec_fn=preexec, cwd=str(self.workdir))
+        self.started = time.monotonic()
+        if pid1:
+            self.pid = wait_for(lambda: self._inner_pid(), what="init.pyz in its namespace")
+        else:
+            self.pid = self.proc.pid
+        self.returncode = None
+
+    def _inner_pid(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("unshare ended early: %s" % self.stderr())
+        kids = children(self.proc.pid)
+        return kids[0] if kids else None
+
+    def child(self, name=None):
+        """The main child's pid, once it runs (and, given name, once it exec'd name)."""
+        def find():
+            kids = children(self.pid)
+            for kid in kids:
+                if name is None or comm(kid) == name:
+                    return kid
+            return None
+        return wait_for(find, what="the main child %s" % (name or ""))
+
+    def signal(self, signo):
+        os.kill(self.pid, signo)
+
+    def wait(self, timeout=15.0):
+        self.returncode = self.proc.wait(timeout=timeout)
+        return self.returncode
+
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace")
+
+    def stdout(self):
+        return self.stdout_path.read_text(errors="replace")
+
+    def close(self):
+        for pid in (self.pid, self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def wait_file(path, timeout=10.0):
+    path = Path(path)
+    wait_for(path.exists, timeout, what=str(path))
+    return path.read_text()
+
+
+def read_lines(path):
+    path = Path(path)
+    return path.read_text().splitlines() if path.exists() else []

@@ -1,0 +1,115 @@
+"""The command line: unit tests of the parser, and the built init.pyz's answers."""
+
+import signal
+import subprocess
+
+import pytest
+
+from initapp import cli, signals
+from support import CLEAN_ENV
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def parse(*argv, **environ):
+    return cli.parse(list(argv), environ)
+
+
+def test_command_after_options_with_or_without_double_dash():
+    assert parse("-g", "sleep", "1").command == ["sleep", "1"]
+    assert parse("--", "-weird", "-g").command == ["-weird", "-g"]
+    assert parse("sleep", "-g").command == ["sleep", "-g"]  # options stop at the command
+    assert parse("-g", "sleep").pgroup is True
+
+
+def test_values_inline_separate_and_grouped():
+    assert parse("-t", "2.5", "x").grace == 2.5
+    assert parse("-t2.5", "x").grace == 2.5
+    assert parse("--grace=0.25", "x").grace == 0.25
+    config = parse("-gvv", "x")
+    assert (config.pgroup, config.verbosity) == (True, 3)
+
+
+@pytest.mark.parametrize("text, number", [
+    ("TERM", signal.SIGTERM), ("sigterm", signal.SIGTERM), ("SIGHUP", signal.SIGHUP),
+    ("15", 15), ("RTMIN+3", signal.SIGRTMIN + 3), ("SIGRTMAX-1", signal.SIGRTMAX - 1),
+    ("rtmin", signal.SIGRTMIN), ("IOT", signal.SIGABRT), ("CLD", signal.SIGCHLD),
+])
+def test_signal_names_and_numbers(text, number):
+    assert signals.parse(text) == number
+
+
+def test_signal_name_round_trip():
+    for signo in signals.CATCHABLE:
+        assert signals.parse(signals.name(signo)) == signo
+
+
+@pytest.mark.parametrize("bad", ["TERMX", "0", "65", "RTMIN+99", "", "SIG"])
+def test_bad_signals_are_rejected(bad):
+    with pytest.raises(ValueError):
+        signals.parse(bad)
+
+
+def test_lists_and_pairs():
+    config = parse("--delay", "TERM:1.5", "--to-all", "HUP", "-r", "USR1:0", "-r", "2:15", "x")
+    assert config.delays == {signal.SIGTERM: 1.5}
+    assert config.to_all == {signal.SIGHUP}
+    assert config.rewrites[signal.SIGUSR1] == 0
+    assert config.rewrites[signal.SIGINT] == signal.SIGTERM
+    assert config.rewrites[signal.SIGRTMIN + 3] == signal.SIGTERM  # the default stays
+
+
+def test_environment_and_precedence():
+    env = {"INITAPP_GRACE": "3", "INITAPP_PGROUP": "yes", "INITAPP_VERBOSITY": "0",
+           "INITAPP_DELAY": "TERM:1,HUP:2", "INITAPP_TO_ALL": ""}
+    config = parse("x", **env)
+    assert (config.grace, config.pgroup, config.verbosity) == (3.0, True, 0)
+    assert config.delays == {signal.SIGTERM: 1.0, signal.SIGHUP: 2.0}
+    assert config.to_all == set()               # empty means unset
+    assert parse("-t", "1", "x", **env).grace == 1.0  # the flag wins
+    assert parse("x", INITAPP_PGROUP="0").pgroup is False
+
+
+@pytest.mark.parametrize("argv, environ, message", [
+    (["-t", "soon", "x"], {}, "-t: not a number of seconds: 'soon'"),
+    (["--grace", "-1", "x"], {}, "--grace: seconds must be between 0 and 1e9: '-1'"),
+    (["--bogus", "x"], {}, "unknown option: --bogus"),
+    (["-t"], {}, "-t needs a value"),
+    (["--pgroup=1", "x"], {}, "--pgroup takes no value"),
+    (["--delay", "TERM", "x"], {}, "--delay: expected SIGNAL:VALUE, got 'TERM'"),
+    (["--to-all", "NOPE", "x"], {}, "--to-all: not a valid signal: 'NOPE'"),
+    (["x"], {"INITAPP_GRACE": "nan"}, "INITAPP_GRACE: seconds must be between 0 and 1e9: 'nan'"),
+    (["x"], {"INITAPP_PGROUP": "maybe"}, "INITAPP_PGROUP: expected 1/0, true/false, yes/no or on/off, got 'maybe'"),
+])
+def test_bad_input_names_the_flag_and_value(argv, environ, message):
+    with pytest.raises(cli.UsageError) as error:
+        cli.parse(argv, environ)
+    assert str(error.value) == message
+
+
+def run(init_pyz, *argv, **environ):
+    return subprocess.run([str(init_pyz)] + list(argv), env=dict(CLEAN_ENV, **environ),
+                          capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+
+
+def test_help_and_version(init_pyz):
+    result = run(init_pyz, "--help")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]")
+    for flag in ("--grace", "--delay", "--to-all", "--rewrite", "--pgroup", "INITAPP_GRACE"):
+        assert flag in result.stdout
+    for flag in ("--version", "-V"):
+        result = run(init_pyz, flag)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "initapp 0.1.0\n", "")
+
+
+@pytest.mark.parametrize("argv, environ", [
+    (["--bogus", "true"], {}), ([], {}), (["--"], {}), (["-t", "x", "true"], {}),
+    (["true"], {"INITAPP_VERBOSITY": "9"}),
+])
+def test_usage_errors_exit_2_with_one_line(init_pyz, argv, environ):
+    result = run(init_pyz, *argv, **environ)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("[initapp] error: ")

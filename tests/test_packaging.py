@@ -1,0 +1,141 @@
+"""init.pyz as a file: how it is built, started, and isolated from its environment."""
+
+import os
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+from support import CLEAN_ENV, PYTHON, ROOT, build
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(command, env=None, **kwargs):
+    return subprocess.run(command, env=CLEAN_ENV if env is None else env, capture_output=True,
+                          timeout=30, stdin=subprocess.DEVNULL, **kwargs)
+
+
+def test_build_is_reproducible(tmp_path, init_pyz):
+    # Same source, same bytes: even when built from another checkout path.
+    copy = tmp_path / "checkout with space"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "build",
+                                                             "__pycache__", ".pytest_cache"))
+    again = build(tmp_path / "again.pyz", root=copy)
+    assert again.read_bytes() == init_pyz.read_bytes()
+
+
+def test_default_shebang_is_isolated_slim_image_python(tmp_path):
+    default = build(tmp_path / "default.pyz", "/usr/local/bin/python3")
+    first_line = default.read_bytes().split(b"\n", 1)[0]
+    assert first_line == b"#!/usr/local/bin/python3 -IS"
+    assert os.stat(default).st_mode & 0o777 == 0o755
+    # It still runs when its interpreter is named explicitly.
+    assert run([PYTHON, "-IS", str(default), "sh", "-c", "exit 3"]).returncode == 3
+
+
+def test_archive_holds_only_the_runtime_package(init_pyz):
+    with zipfile.ZipFile(init_pyz) as archive:
+        names = archive.namelist()
+        main = archive.read("__main__.py").decode()
+    package = sorted(n for n in names if n.startswith("site-packages/"))
+    assert all(n.startswith("site-packages/initapp/") and n.endswith(".py") for n in package)
+    assert "environment.json" in names  # shiv-info can still read it
+    assert "_bootstrap" not in main     # shiv's extracting bootstrap is never run
+
+
+def test_runs_through_symlink_and_path_with_spaces(tmp_path, init_pyz):
+    spaced = tmp_path / "dir with space"
+    spaced.mkdir()
+    target = spaced / "init.pyz"
+    shutil.copy2(init_pyz, target)
+    link = tmp_path / "sbin-init"
+    link.symlink_to(target)
+    assert run([str(target), "sh", "-c", "exit 7"]).returncode == 7
+    assert run([str(link), "--", "sh", "-c", "exit 5"]).returncode == 5
+    relative = run(["./sbin-init", "true"], cwd=str(tmp_path))
+    assert relative.returncode == 0, relative.stderr
+
+
+SHADOW = "import sys; sys.stderr.write('SHADOWED STDLIB RAN\\n'); sys.exit(99)\n"
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    """An environment full of PYTHON* and SHIV_* traps, and a planted ~/.shiv."""
+    pythonpath = tmp_path / "pythonpath"
+    pythonpath.mkdir()
+    for name in ("signal", "_signal", "os", "zipimport", "sitecustomize", "usercustomize",
+                 "initapp", "errno"):
+        (pythonpath / (name + ".py")).write_text(SHADOW)
+    home = tmp_path / "home"
+    planted = home / ".shiv" / "init.pyz_x" / "site-packages" / "initapp"
+    planted.mkdir(parents=True)
+    (planted / "main.py").write_text(SHADOW)
+    (planted.parent / "evil.pth").write_text("import sys; sys.exit(98)\n")
+    shiv_root = tmp_path / "shiv-root"
+    shiv_root.mkdir()
+    startup = tmp_path / "startup.py"
+    startup.write_text(SHADOW)
+    env = dict(CLEAN_ENV, HOME=str(home), PYTHONPATH=str(pythonpath), PYTHONHOME="/nonexistent",
+               PYTHONWARNINGS="error", PYTHONINSPECT="1", PYTHONSTARTUP=str(startup),
+               PYTHONDONTWRITEBYTECODE="", PYTHONSAFEPATH="", PYTHONNOUSERSITE="",
+               PYTHONVERBOSE="1", PYTHONDEVMODE="1", PYTHONOPTIMIZE="2",
+               SHIV_ROOT=str(shiv_root), SHIV_ENTRY_POINT="platform:platform",
+               SHIV_MODULE="platform", SHIV_INTERPRETER="1", SHIV_FORCE_EXTRACT="1",
+               SHIV_PREPEND_PYTHONPATH=str(pythonpath), SHIV_CONSOLE_SCRIPT="x")
+    return env, shiv_root, home
+
+
+def _check_isolated(result, env, shiv_root, home):
+    assert result.returncode == 0, result.stderr
+    assert b"SHADOWED" not in result.stderr
+    assert result.stderr == b""
+    # The child received the container's variables untouched.
+    child_env = dict(line.split("=", 1) for line in result.stdout.decode().splitlines())
+    assert child_env == env
+    # Nothing was extracted or written.
+    assert list(shiv_root.iterdir()) == []
+    assert sorted(p.name for p in (home / ".shiv").iterdir()) == ["init.pyz_x"]
+
+
+def test_python_and_shiv_variables_do_not_change_the_init(tmp_path, init_pyz, hostile):
+    env, shiv_root, home = hostile
+    result = run([str(init_pyz), "env"], env=env, cwd=str(tmp_path))
+    _check_isolated(result, env, shiv_root, home)
+
+
+def test_started_without_isolation_it_isolates_itself(tmp_path, init_pyz, hostile):
+    # "python3 init.pyz" skips the shebang's -IS: the archive starts itself again isolated.
+    # (sitecustomize is imported by python itself before the archive runs: not tested here.)
+    env, shiv_root, home = hostile
+    # Only what python imports after its own start can be shadowed harmlessly here.
+    env = {k: v for k, v in env.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONVERBOSE")}
+    pythonpath = tmp_path / "pythonpath-late"
+    pythonpath.mkdir()
+    for name in ("signal", "initapp", "errno", "ctypes"):
+        (pythonpath / (name + ".py")).write_text(SHADOW)
+    env["PYTHONPATH"] = env["SHIV_PREPEND_PYTHONPATH"] = str(pythonpath)
+    result = run([PYTHON, str(init_pyz), "env"], env=env, cwd=str(tmp_path))
+    _check_isolated(result, env, shiv_root, home)
+
+
+ROOTLESS = """
+set -e
+mount --make-rprivate /
+mount --bind / /
+mount -o remount,bind,ro /
+if touch /probe-write 2>/dev/null; then echo "root is writable"; exit 90; fi
+exec setpriv --reuid 4242 --regid 4242 --clear-groups env -i PATH=/usr/bin:/bin "$@"
+"""
+
+
+def test_read_only_root_unknown_uid_no_home(init_pyz):
+    # A read-only root, a uid with no passwd entry and no HOME, as PID 1.
+    script = ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child",
+              "sh", "-c", ROOTLESS, "sh", str(init_pyz), "--",
+              "sh", "-c", 'test "$(id -u)" = 4242 && test -z "$HOME" && test "$PPID" = 1 && exit 3']
+    result = run(script)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr == b""
