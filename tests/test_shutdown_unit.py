@@ -1,0 +1,73 @@
+"""The stop sequence's timing, with a fake clock and a fake tree."""
+
+import pytest
+
+from initapp import signals
+from initapp.defaults import KILL_RETRY_SECONDS, KILL_WAIT_SECONDS
+from initapp.shutdown import Shutdown
+
+pytestmark = pytest.mark.timeout(10)
+
+
+class FakeTree:
+    def __init__(self):
+        self.sent = []
+
+    def signal_all(self, signo, skip_pgid=None):
+        self.sent.append((signo, skip_pgid))
+        return 2
+
+    def kill_all(self):
+        self.sent.append((signals.SIGKILL, None))
+        return -1
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def seq():
+    clock = Clock()
+    return Shutdown(5.0, FakeTree(), clock), clock
+
+
+def test_idle_has_no_timeout(seq):
+    shutdown, _ = seq
+    assert shutdown.timeout() is None
+    shutdown.tick()
+    assert shutdown.tree.sent == []
+
+
+def test_one_deadline_from_the_first_stop(seq):
+    shutdown, clock = seq
+    assert shutdown.stop_signal(signals.SIGTERM) is True
+    clock.now += 2
+    shutdown.leftovers(skip_pgid=7)    # the main child exits later: same deadline
+    assert shutdown.timeout() == pytest.approx(3.0)
+    assert shutdown.tree.sent == [(signals.SIGTERM, 7), (signals.SIGCONT, 7)]
+
+
+def test_kill_at_deadline_then_retry_then_give_up(seq):
+    shutdown, clock = seq
+    shutdown.begin("test")
+    clock.now += 4.9
+    shutdown.tick()
+    assert shutdown.tree.sent == []
+    clock.now += 0.1
+    shutdown.tick()
+    assert shutdown.tree.sent == [(signals.SIGKILL, None)]
+    assert shutdown.timeout() == pytest.approx(KILL_RETRY_SECONDS)
+    clock.now += KILL_WAIT_SECONDS
+    shutdown.tick()
+    assert shutdown.gave_up
+
+
+def test_second_stop_signal_forces(seq):
+    shutdown, _ = seq
+    shutdown.stop_signal(signals.SIGTERM)
+    assert shutdown.stop_signal(signals.SIGTERM) is False
+    assert shutdown.tree.sent == [(signals.SIGKILL, None)]
