@@ -32,6 +32,12 @@ mkdir -p "$work/site-packages" "$(dirname "$output")"
 tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' -cf - initapp | tar -C "$work/site-packages" -xf -
 "$shiv" --reproducible --site-packages "$work/site-packages" \
   -e initapp.main:main -p "$interpreter -IS" -o "$work/shiv.pyz" >/dev/null
-"${PYTHON:-python3}" "$root/tools/finish_pyz.py" "$work/shiv.pyz" "$output" \
+# The .pyc files are compiled by the shebang's interpreter when this machine has
+# it, so they match the Python that will run them; otherwise by the build's.
+finisher=${PYTHON:-python3}
+if [[ -x $interpreter ]] && "$interpreter" -c 'import sys; sys.exit(sys.version_info < (3, 8))'; then
+  finisher=$interpreter
+fi
+"$finisher" -IS "$root/tools/finish_pyz.py" "$work/shiv.pyz" "$output" \
   "$interpreter -IS" initapp.main:main
 echo "built $output (#!$interpreter -IS)"

@@ -9,19 +9,29 @@ PR_GET_CHILD_SUBREAPER = 37
 
 def _libc():
     import ctypes
+
+    # dlopen(NULL) sees the interpreter's own libc, on glibc and on musl alike
+    # (where find_library finds nothing). The names are fallbacks for an interpreter
+    # linked statically; ctypes.util is slow to import, so it comes last.
+    for name in (None, "libc.so.6", "libc.so"):
+        libc = _open(ctypes, name)
+        if libc is not None:
+            return ctypes, libc
     import ctypes.util
 
-    # dlopen(NULL) sees the interpreter's own libc on glibc and on musl, where
-    # find_library finds nothing; the names are fallbacks for static interpreters.
-    candidates = [None, ctypes.util.find_library("c"), "libc.so.6"]
-    for name in candidates:
-        try:
-            libc = ctypes.CDLL(name, use_errno=True)
-            libc.prctl  # noqa: B018 - raises AttributeError when missing
-            return ctypes, libc
-        except (OSError, AttributeError):
-            continue
-    raise OSError("no C library with prctl found")
+    libc = _open(ctypes, ctypes.util.find_library("c"))
+    if libc is None:
+        raise OSError("no C library with prctl found")
+    return ctypes, libc
+
+
+def _open(ctypes, name):
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        libc.prctl  # noqa: B018 - raises AttributeError when missing
+        return libc
+    except (OSError, AttributeError):
+        return None
 
 
 def register():

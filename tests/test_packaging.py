@@ -40,7 +40,8 @@ def test_archive_holds_only_the_runtime_package(init_pyz):
         names = archive.namelist()
         main = archive.read("__main__.py").decode()
     package = sorted(n for n in names if n.startswith("site-packages/"))
-    assert all(n.startswith("site-packages/initapp/") and n.endswith(".py") for n in package)
+    assert all(n.startswith("site-packages/initapp/") and n.endswith((".py", ".pyc")) for n in package)
+    assert sum(n.endswith(".pyc") for n in package) == sum(n.endswith(".py") for n in package)
     assert "environment.json" in names  # shiv-info can still read it
     assert "_bootstrap" not in main     # shiv's extracting bootstrap is never run
 

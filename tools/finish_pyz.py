@@ -6,12 +6,19 @@ home, and trusts whatever sits in a shared cache. The new __main__ imports the
 package straight from the archive instead. Everything else shiv wrote stays
 (environment.json, _bootstrap) so shiv-info still reads the result.
 
-Entries are written in a fixed order with fixed dates and modes, so the same
-source gives the same bytes wherever it is built."""
+Each module also gets an unchecked-hash .pyc beside it, compiled by the Python
+running this script: zipimport then skips compiling at every start (several
+milliseconds). A Python of another version sees a bad magic number and falls
+back to the .py, so the archive still runs everywhere.
 
+Entries are written in a fixed order with fixed dates and modes, so the same
+source gives the same bytes wherever it is built with the same Python."""
+
+import importlib.util
 import os
 import sys
 import zipfile
+from importlib._bootstrap_external import _code_to_hash_pyc
 
 MAIN = '''\
 # initapp: run from inside this archive; nothing is extracted or written.
@@ -38,6 +45,8 @@ def finish(source, target, interpreter, entry_point):
         files = {name: archive.read(name) for name in archive.namelist()
                  if not name.endswith("/") and not name.endswith(".pyc")}
     files["__main__.py"] = MAIN.format(module=module, function=function).encode()
+    for name in [n for n in files if n.startswith("site-packages/") and n.endswith(".py")]:
+        files[name + "c"] = compile_unchecked(files[name], name)
     partial = target + ".partial"
     with open(partial, "wb") as out:
         out.write(b"#!" + interpreter.encode() + b"\n")
@@ -48,6 +57,11 @@ def finish(source, target, interpreter, entry_point):
                 archive.writestr(info, files[name])
     os.chmod(partial, 0o755)
     os.replace(partial, target)
+
+
+def compile_unchecked(source, name):
+    code = compile(source, name, "exec", dont_inherit=True, optimize=0)
+    return bytes(_code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False))
 
 
 if __name__ == "__main__":
