@@ -1,12 +1,15 @@
-"""The command line and INITAPP_* environment variables, turned into a Config.
+"""The command line and environment variables, turned into a Config.
 
-A flag wins over its variable. For variables, an empty value means unset; a
-switch takes 1/true/yes/on or 0/false/no/off; a list takes comma-separated items."""
+Precedence, lowest first: the peers' variables (TINI_*, DUMB_INIT_*), then
+INITAPP_* variables, then flags. In an INITAPP_* variable an empty value means
+unset; a switch takes 1/true/yes/on or 0/false/no/off; a list takes comma-separated
+items (INITAPP_ENV: one NAME=VALUE per line, since values may hold commas)."""
 
 import os
 
 from initapp import signals
-from initapp.defaults import DEFAULT_REWRITES, GRACE_SECONDS, STOP_SIGNAL_NAMES, USAGE
+from initapp.defaults import (DEFAULT_REWRITES, GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES,
+                              STOP_SIGNAL_NAMES, USAGE)
 
 
 class UsageError(Exception):
@@ -15,15 +18,38 @@ class UsageError(Exception):
 
 class Config:
     def __init__(self):
+        self.action = "run"          # or "help", "version", "license"
         self.command = []
         self.verbosity = 1
+        self.log_format = "text"
+        self.log_time = False
         self.grace = GRACE_SECONDS
         self.pgroup = False
+        self.session = False
+        self.single_child = False
         self.delays = {}
         self.to_all = set()
-        self.rewrites = {signals.parse(k): signals.parse(v) for k, v in DEFAULT_REWRITES.items()}
+        self.rewrites = {}
+        self.success_codes = set()
+        self.parent_death_signal = None
+        self.warn_reap = False
+        self.subreaper = False       # accepted for tini; initapp always is one when not PID 1
+        self.user = None
+        self.workdir = None
+        self.env = []
         self.stop_signals = frozenset(signals.parse(name) for name in STOP_SIGNAL_NAMES)
-        self.action = "run"  # or "help", "version"
+
+    def finish(self):
+        """Defaults that depend on other options."""
+        defaults = dict(DEFAULT_REWRITES)
+        if self.session and not self.single_child:
+            # dumb-init's job control: a stop request stops the whole group.
+            defaults.update((name, "SIGSTOP") for name in JOB_CONTROL_SIGNAL_NAMES)
+        for source, target in defaults.items():
+            self.rewrites.setdefault(signals.parse(source), signals.parse(target))
+        if self.single_child:
+            self.pgroup = self.session = False
+        return self
 
 
 # -- value parsers: each raises ValueError with the reason ------------------------
@@ -38,19 +64,25 @@ def seconds(text):
     return value
 
 
-def signal_pair(text, second=signals.parse):
+def _pair(text, right_parser):
     left, sep, right = text.partition(":")
     if not sep:
         raise ValueError("expected SIGNAL:VALUE, got %r" % text)
-    return signals.parse(left), second(right)
+    return signals.parse(left), right_parser(right)
 
 
 def rewrite(text):
-    return signal_pair(text, lambda right: 0 if right.strip() == "0" else signals.parse(right))
+    return _pair(text, lambda right: 0 if right.strip() == "0" else signals.parse(right))
 
 
 def delay(text):
-    return signal_pair(text, seconds)
+    return _pair(text, seconds)
+
+
+def exit_code(text):
+    if not text.isdigit() or int(text) > 255:
+        raise ValueError("not an exit code from 0 to 255: %r" % text)
+    return int(text)
 
 
 def verbosity(text):
@@ -68,81 +100,167 @@ def switch(text):
     raise ValueError("expected 1/0, true/false, yes/no or on/off, got %r" % text)
 
 
+def log_format(text):
+    if text not in ("text", "json"):
+        raise ValueError("expected text or json, got %r" % text)
+    return text
+
+
+def user(text):
+    name, _, group = text.partition(":")
+    if not name or (_ and not group):
+        raise ValueError("expected USER or USER:GROUP, got %r" % text)
+    return text
+
+
+def assignment(text):
+    name, sep, _ = text.partition("=")
+    if not sep or not name:
+        raise ValueError("expected NAME=VALUE, got %r" % text)
+    return text
+
+
+def directory(text):
+    if not text:
+        raise ValueError("empty directory")
+    return text
+
+
 # -- the option table ---------------------------------------------------------------
-# (short, long, variable, metavar, apply(config, value), help)
 
-def _set(attr):
-    return lambda config, value: setattr(config, attr, value)
+class Option:
+    """kind: 'switch' (no value), 'count' (-v), 'action' (-h), 'value' or 'list'."""
 
+    def __init__(self, short, long, kind, attr, help, parse=None, variable=None, metavar=None):
+        self.short, self.long, self.kind, self.attr = short, long, kind, attr
+        self.help, self.parse, self.variable, self.metavar = help, parse, variable, metavar
 
-def _add_pair(attr):
-    return lambda config, pair: getattr(config, attr).__setitem__(*pair)
+    def takes_value(self):
+        return self.kind in ("value", "list")
+
+    def apply(self, config, value):
+        if self.kind == "action":
+            config.action = self.attr
+        elif self.kind == "count":
+            config.verbosity = min(config.verbosity + 1, 3) if value is True else value
+        elif self.kind == "list":
+            target = getattr(config, self.attr)
+            if isinstance(target, dict):
+                target[value[0]] = value[1]
+            elif isinstance(target, set):
+                target.add(value)
+            else:
+                target.append(value)
+        else:
+            setattr(config, self.attr, value)
 
 
 OPTIONS = (
-    ("-h", "--help", None, None, lambda c, v: setattr(c, "action", "help"),
-     "show this help and exit"),
-    ("-V", "--version", None, None, lambda c, v: setattr(c, "action", "version"),
-     "show the version and exit"),
-    ("-v", "--verbose", "INITAPP_VERBOSITY", None,
-     lambda c, v: setattr(c, "verbosity", min(c.verbosity + 1, 3) if v is True else v),
-     "more messages on stderr; repeat for more (variable: 0 errors .. 3 debug)"),
-    ("-g", "--pgroup", "INITAPP_PGROUP", None, _set("pgroup"),
-     "forward signals to the child's process group, not only the child"),
-    ("-t", "--grace", "INITAPP_GRACE", "SECONDS", _set("grace"),
-     "deadline for the whole tree to exit once stopping (default %g)" % GRACE_SECONDS),
-    (None, "--delay", "INITAPP_DELAY", "SIGNAL:SECONDS", _add_pair("delays"),
-     "forward SIGNAL only after SECONDS (e.g. TERM:5 to let a load balancer drain)"),
-    (None, "--to-all", "INITAPP_TO_ALL", "SIGNAL", lambda c, v: c.to_all.add(v),
-     "forward SIGNAL to every process of the tree (e.g. HUP to reload daemons)"),
-    ("-r", "--rewrite", "INITAPP_REWRITE", "SIGNAL:SIGNAL", _add_pair("rewrites"),
-     "forward the first signal as the second; 0 drops it (default RTMIN+3:TERM)"),
+    Option("-h", "--help", "action", "help", "show this help and exit"),
+    Option("-V", "--version", "action", "version", "show the version and exit"),
+    Option("-l", "--license", "action", "license", "show the license and exit"),
+    Option("-v", "--verbose", "count", "verbosity",
+           "more messages on stderr; repeat for more (variable: 0 errors .. 3 debug)",
+           verbosity, "INITAPP_VERBOSITY"),
+    Option(None, "--log-format", "value", "log_format", "text (default) or json: one object a line",
+           log_format, "INITAPP_LOG_FORMAT", "FORMAT"),
+    Option(None, "--log-time", "switch", "log_time", "put a UTC timestamp on every message",
+           switch, "INITAPP_LOG_TIME"),
+    Option("-t", "--grace", "value", "grace",
+           "deadline for the whole tree to exit once stopping (default %g)" % GRACE_SECONDS,
+           seconds, "INITAPP_GRACE", "SECONDS"),
+    Option("-g", "--pgroup", "switch", "pgroup",
+           "forward signals to the child's process group, not only the child",
+           switch, "INITAPP_PGROUP"),
+    Option(None, "--session", "switch", "session",
+           "dumb-init's mode: the child leads a new session, signals go to its group, "
+           "TSTP/TTIN/TTOU stop the group and initapp", switch, "INITAPP_SESSION"),
+    Option("-c", "--single-child", "switch", "single_child",
+           "only the direct child: signals go to it alone; when it exits, initapp exits "
+           "without signalling or waiting for the rest", switch, "INITAPP_SINGLE_CHILD"),
+    Option("-r", "--rewrite", "list", "rewrites",
+           "forward the first signal as the second; 0 drops it (default RTMIN+3:TERM)",
+           rewrite, "INITAPP_REWRITE", "SIGNAL:SIGNAL"),
+    Option(None, "--delay", "list", "delays",
+           "forward SIGNAL only after SECONDS (e.g. TERM:5 to let a load balancer drain)",
+           delay, "INITAPP_DELAY", "SIGNAL:SECONDS"),
+    Option(None, "--to-all", "list", "to_all",
+           "forward SIGNAL to every process of the tree (e.g. HUP to reload daemons)",
+           signals.parse, "INITAPP_TO_ALL", "SIGNAL"),
+    Option("-e", "--success-code", "list", "success_codes",
+           "exit 0 when the child exits with CODE (e.g. 143 for a JVM); repeatable",
+           exit_code, "INITAPP_SUCCESS_CODES", "CODE"),
+    Option("-p", "--parent-death-signal", "value", "parent_death_signal",
+           "have the kernel send SIGNAL to initapp when its parent dies",
+           signals.parse, "INITAPP_PARENT_DEATH_SIGNAL", "SIGNAL"),
+    Option("-w", "--warn-reap", "switch", "warn_reap",
+           "warn for every reaped process that is not the main child", switch,
+           "INITAPP_WARN_REAP"),
+    Option("-u", "--user", "value", "user",
+           "run the child as USER (and GROUP), names or ids, with USER's groups",
+           user, "INITAPP_USER", "USER[:GROUP]"),
+    Option(None, "--workdir", "value", "workdir", "run the child in DIR",
+           directory, "INITAPP_WORKDIR", "DIR"),
+    Option(None, "--env", "list", "env", "set NAME=VALUE in the child's environment",
+           assignment, "INITAPP_ENV", "NAME=VALUE"),
+    Option("-s", "--subreaper", "switch", "subreaper",
+           "accepted for tini: initapp always becomes a subreaper when not PID 1", switch),
 )
 
-PARSERS = {"--grace": seconds, "--delay": delay, "--to-all": signals.parse,
-           "--rewrite": rewrite, "--verbose": verbosity, "--pgroup": switch}
-LISTS = ("--delay", "--to-all", "--rewrite")
+_BY_FLAG = {flag: option for option in OPTIONS for flag in (option.short, option.long) if flag}
 
 
-def takes_value(long):
-    return long in PARSERS and long not in ("--verbose", "--pgroup")
+def _tini_switch(text):
+    # tini switches on any value, even "0"; initapp switches off on 0/false/no/off.
+    return text.strip().lower() not in ("0", "false", "no", "off")
+
+
+# The peers' variables: (variable, option's long name, value from text or None to skip).
+PEER_VARIABLES = (
+    ("TINI_SUBREAPER", "--subreaper", lambda text: None),
+    ("TINI_KILL_PROCESS_GROUP", "--pgroup", _tini_switch),
+    ("TINI_VERBOSITY", "--verbose",
+     lambda text: min(int(text), 3) if text.strip().isdigit() else None),
+    ("DUMB_INIT_SETSID", "--session", lambda text: text.strip() != "0"),
+    ("DUMB_INIT_DEBUG", "--verbose", lambda text: 3 if text.strip() == "1" else None),
+)
 
 
 def usage():
     lines = []
-    for short, long, variable, metavar, _, text in OPTIONS:
-        flag = ", ".join(part for part in (short, long) if part)
-        if metavar:
-            flag += " " + metavar
-        lines.append("  %-28s %s%s" % (flag, text, " [%s]" % variable if variable else ""))
+    for option in OPTIONS:
+        flag = ", ".join(part for part in (option.short, option.long) if part)
+        if option.metavar:
+            flag += " " + option.metavar
+        lines.append("  %s\n      %s%s" % (flag, option.help,
+                                            " [%s]" % option.variable if option.variable else ""))
     return USAGE.format(options="\n".join(lines) + "\n")
 
 
-def _convert(long, text, where):
+def _convert(option, text, where):
     try:
-        return PARSERS[long](text)
+        return option.parse(text)
     except ValueError as error:
         raise UsageError("%s: %s" % (where, error)) from None
 
 
 def _apply_environment(config, environ):
-    for _, long, variable, _, apply, _ in OPTIONS:
-        text = environ.get(variable) if variable else None
+    for variable, long, parse in PEER_VARIABLES:
+        text = environ.get(variable)
+        if text is not None and text != "":
+            value = parse(text)
+            if value is not None and long != "--subreaper":
+                _BY_FLAG[long].apply(config, value)
+    for option in OPTIONS:
+        text = environ.get(option.variable) if option.variable else None
         if not text:
             continue
-        items = text.split(",") if long in LISTS else [text]
+        if option.kind != "list":
+            items = [text]
+        else:
+            items = text.splitlines() if option.attr == "env" else text.split(",")
         for item in items:
-            value = _convert(long, item, variable)
-            if long == "--pgroup" and value is False:
-                continue
-            apply(config, value)
-
-
-_BY_FLAG = {}
-for _option in OPTIONS:
-    for _flag in _option[:2]:
-        if _flag:
-            _BY_FLAG[_flag] = _option
+            option.apply(config, _convert(option, item, option.variable))
 
 
 def _apply_flags(config, argv):
@@ -162,18 +280,17 @@ def _apply_flags(config, argv):
         option = _BY_FLAG.get(flag)
         if option is None:
             raise UsageError("unknown option: %s" % word)
-        long, apply = option[1], option[4]
-        if takes_value(long):
+        if option.takes_value():
             if inline is None:
                 index += 1
                 if index == len(argv):
                     raise UsageError("%s needs a value" % flag)
                 inline = argv[index]
-            apply(config, _convert(long, inline, flag))
+            option.apply(config, _convert(option, inline, flag))
         elif inline is not None and word.startswith("--"):
             raise UsageError("%s takes no value" % flag)
         else:
-            apply(config, True)
+            option.apply(config, True)
             if inline:  # grouped short switches: -gv
                 argv = argv[:index + 1] + ["-" + inline] + argv[index + 1:]
         index += 1
@@ -185,4 +302,4 @@ def parse(argv, environ=os.environ):
     config = Config()
     _apply_environment(config, environ)
     config.command = _apply_flags(config, list(argv))
-    return config
+    return config.finish()

@@ -22,6 +22,9 @@ KILL_RETRY_SECONDS = 0.05
 # entrypoint at /sbin/init (systemd mode); it is handed on as SIGTERM.
 STOP_SIGNAL_NAMES = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGRTMIN+3")
 DEFAULT_REWRITES = {"SIGRTMIN+3": "SIGTERM"}
+# In --session mode (dumb-init's), a terminal's stop request stops the child's group
+# and then initapp itself, so the shell that started initapp regains control.
+JOB_CONTROL_SIGNAL_NAMES = ("SIGTSTP", "SIGTTIN", "SIGTTOU")
 
 LOG_PREFIX = "[initapp]"
 
@@ -41,11 +44,40 @@ found; 126 command not executable; 2 usage error; 1 initapp could not start it.
 
 MSG_NOT_FOUND = "{cmd}: command not found"
 MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
+MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"
 MSG_FORK_FAILED = "cannot start {cmd}: {error}"
 MSG_NO_COMMAND = "no command given (usage: init.pyz [OPTIONS] [--] COMMAND [ARG...])"
 MSG_SUBREAPER_FAILED = ("cannot become a child subreaper ({error}); orphans of the workload "
                         "will not be reaped by initapp")
 MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the whole tree reach "
                 "only the main child's process group")
+MSG_BAD_USER = "--user: {error}"
+MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
+MSG_EXIT = "exiting with {code} ({why})"
 MSG_DEADLINE = "grace period of {seconds:g}s is over; killing {what}"
 MSG_GAVE_UP = "processes still alive {seconds:g}s after SIGKILL; exiting without them"
+
+# Shown by --license; the same text as the LICENSE file (a test checks it).
+LICENSE = """\
+MIT License
+
+Copyright (c) 2026 The initapp authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""

@@ -4,6 +4,9 @@ other process the init answers for are gone."""
 import os
 
 from initapp import exitcode, log, signals
+from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT
+
+_JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
 
 
 class Supervisor:
@@ -13,6 +16,7 @@ class Supervisor:
         self.tree = tree
         self.shutdown = shutdown
         self.clock = clock
+        self.me = os.getpid()
         self.status = None         # the main child's wait status, once reaped
         self.children_left = True
         self.delayed = {}          # signo -> when to forward it (coalesced, like the kernel)
@@ -30,10 +34,12 @@ class Supervisor:
                 self.reap()
             else:
                 self.on_signal(info.si_signo, info.si_pid)
-        return exitcode.from_status(self.status)
+        return self.exit_code()
 
     def finished(self):
-        return self.status is not None and (not self.children_left or self.shutdown.gave_up)
+        if self.status is None:
+            return False
+        return self.config.single_child or not self.children_left or self.shutdown.gave_up
 
     def timeout(self):
         due = [when - self.clock() for when in self.delayed.values()]
@@ -41,6 +47,14 @@ class Supervisor:
         if step is not None:
             due.append(step)
         return min(due) if due else None
+
+    def exit_code(self):
+        code = exitcode.from_status(self.status)
+        why = "main child %s" % exitcode.describe(self.status)
+        if code in self.config.success_codes:
+            code, why = 0, why + ", a --success-code"
+        log.info(MSG_EXIT.format(code=code, why=why), "exit", code=code, reason=why)
+        return code
 
     # -- children ---------------------------------------------------------------
 
@@ -53,17 +67,20 @@ class Supervisor:
                 break
             if pid == 0:
                 break
-            log.debug("reaped %d (%s)" % (pid, exitcode.describe(status)))
-            if pid == self.child:
-                self.main_child_exited(status)
+            self.reaped(pid, status)
         if self.status is not None and self.children_left and not self.leftovers_told:
             self.leftovers_told = True
-            if not self.stop_to_all:
+            if not (self.stop_to_all or self.config.single_child):
                 self.shutdown.leftovers(skip_pgid=self.stop_pgid)
 
-    def main_child_exited(self, status):
+    def reaped(self, pid, status):
+        what = exitcode.describe(status)
+        if pid != self.child:
+            report = log.warning if self.config.warn_reap else log.debug
+            report("reaped %d (%s)" % (pid, what), "reaped", pid=pid, status=what)
+            return
         self.status = status
-        log.info("main child %d %s" % (self.child, exitcode.describe(status)))
+        log.info("main child %d %s" % (pid, what), "reaped", pid=pid, status=what, main=True)
         if self.delayed:
             log.info("dropping delayed %s: the main child is gone"
                      % ", ".join(signals.name(signo) for signo in self.delayed))
@@ -72,13 +89,20 @@ class Supervisor:
     # -- signals ----------------------------------------------------------------
 
     def on_signal(self, signo, sender):
-        log.debug("received %s from pid %d" % (signals.name(signo), sender))
+        if sender == self.me:
+            # The kernel's SIGPIPE for our own write to a broken stderr comes as if
+            # sent by ourselves. Dropped without a log line: that line would raise
+            # another SIGPIPE, and so on forever.
+            return
+        log.debug("received %s from pid %d" % (signals.name(signo), sender), "received",
+                  signal=signals.name(signo), sender=sender)
         if signo in self.config.stop_signals and not self.shutdown.stop_signal(signo):
             return
         delay = self.config.delays.get(signo)
         if delay is not None and self.status is None:
             self.delayed.setdefault(signo, self.clock() + delay)
-            log.info("forwarding %s in %gs" % (signals.name(signo), delay))
+            log.info("forwarding %s in %gs" % (signals.name(signo), delay), "delayed",
+                     signal=signals.name(signo), seconds=delay)
             return
         self.forward(signo)
 
@@ -99,21 +123,35 @@ class Supervisor:
         if signo in self.config.to_all:
             count = self.tree.signal_all(target)
             self.stop_to_all = self.stop_to_all or stop
-            log.info("forwarded %s to the whole tree (%s processes)"
-                     % (signals.name(target), "all" if count < 0 else count))
+            self._forwarded(signo, target, "tree", "(%s processes)" % ("all" if count < 0 else count))
             return
         if self.status is not None:
             log.debug("not forwarding %s: the main child is gone" % signals.name(signo))
             return
+        group = self.config.pgroup or self.config.session
         try:
-            if self.config.pgroup:
+            if group:
                 os.killpg(self.child, target)
-                if stop:
-                    self.stop_pgid = self.child
             else:
                 os.kill(self.child, target)
         except OSError as error:
             log.debug("forwarding %s: %s" % (signals.name(target), error.strerror))
             return
-        log.info("forwarded %s to %s %d" % (
-            signals.name(target), "group" if self.config.pgroup else "child", self.child))
+        if stop and group:
+            self.stop_pgid = self.child
+        self._forwarded(signo, target, "group" if group else "child", self.child)
+        if self.config.session and signo in _JOB_CONTROL and target == signals.SIGSTOP:
+            self.stop_self()
+
+    def stop_self(self):
+        # dumb-init's job control: the shell that started initapp sees it stop too.
+        # As PID 1 the kernel ignores a SIGSTOP sent to oneself, so this is skipped.
+        if self.me != 1:
+            os.kill(self.me, signals.SIGSTOP)
+
+    def _forwarded(self, signo, target, whom, pid):
+        name = signals.name(target)
+        if target != signo:
+            name = "%s as %s" % (signals.name(signo), name)
+        log.info("forwarded %s to %s %s" % (name, whom, pid), "forwarded",
+                 signal=signals.name(signo), sent=signals.name(target), to=whom, pid=pid)

@@ -4,12 +4,13 @@ import os
 import sys
 import time
 
-from initapp import cli, log, signals, spawn, subreaper
+from initapp import cli, log, privileges, signals, spawn, subreaper
+from initapp.defaults import (EXIT_INTERNAL, EXIT_USAGE, LICENSE, MSG_BAD_USER,
+                              MSG_FORK_FAILED, MSG_NO_COMMAND, MSG_PDEATHSIG_FAILED,
+                              MSG_SUBREAPER_FAILED)
 from initapp.loop import Supervisor
 from initapp.shutdown import Shutdown
 from initapp.tree import Tree
-from initapp.defaults import (EXIT_INTERNAL, EXIT_USAGE, MSG_FORK_FAILED, MSG_NO_COMMAND,
-                              MSG_SUBREAPER_FAILED)
 
 
 def main(argv=None):
@@ -17,14 +18,19 @@ def main(argv=None):
     config = parse_arguments(argv)
     if not isinstance(config, cli.Config):
         return config
-    log.configure(config.verbosity)
-    inherited = signals.take_over()
+    log.configure(config.verbosity, config.log_format, config.log_time)
+    launch = plan_launch(config)
+    if launch is None:
+        return EXIT_USAGE
+    launch.inherited = signals.take_over()
     pid1 = os.getpid() == 1
+    set_parent_death_signal(config)
     if not pid1:
         register_subreaper()
-    child = spawn_workload(config, inherited)
+    child = spawn_workload(config, launch)
     if child is None:
         return EXIT_INTERNAL
+    close_inherited_fds()
     os.chdir("/")  # do not pin the workload's directory or its mount
     return supervise(config, child, pid1)
 
@@ -43,10 +49,40 @@ def parse_arguments(argv):
         from initapp import __version__
         sys.stdout.write("initapp %s\n" % __version__)
         return 0
+    if config.action == "license":
+        sys.stdout.write(LICENSE)
+        return 0
     if not config.command:
         log.error(MSG_NO_COMMAND)
         return EXIT_USAGE
     return config
+
+
+def plan_launch(config):
+    """What the child needs, or None after a one-line error (a bad --user)."""
+    credentials, env_changes = None, {}
+    if config.user is not None:
+        try:
+            credentials = privileges.resolve(config.user)
+        except (ValueError, OverflowError) as error:
+            log.error(MSG_BAD_USER.format(error=error))
+            return None
+        env_changes.update(privileges.environment(credentials))
+    env_changes.update(item.split("=", 1) for item in config.env)
+    foreground = spawn.owns_terminal()
+    if foreground and config.session:
+        spawn.release_terminal()
+    return spawn.Launch(config.command, None, foreground, config.session, credentials,
+                        config.workdir, env_changes)
+
+
+def set_parent_death_signal(config):
+    if config.parent_death_signal is not None:
+        from initapp.prctl import PR_SET_PDEATHSIG, prctl
+
+        error = prctl(PR_SET_PDEATHSIG, config.parent_death_signal)
+        if error is not None:
+            log.warning(MSG_PDEATHSIG_FAILED.format(error=error))
 
 
 def register_subreaper():
@@ -55,17 +91,33 @@ def register_subreaper():
         log.warning(MSG_SUBREAPER_FAILED.format(error=error))
 
 
-def spawn_workload(config, inherited):
+def spawn_workload(config, launch):
     try:
-        child = spawn.spawn(config.command, inherited, spawn.owns_terminal())
+        child = spawn.spawn(launch)
     except OSError as error:
         log.error(MSG_FORK_FAILED.format(cmd=config.command[0], error=error.strerror))
         return None
-    log.info("started %s as pid %d" % (config.command[0], child))
+    log.info("started %s as pid %d" % (config.command[0], child), "started",
+             pid=child, command=config.command)
     return child
 
 
+def close_inherited_fds():
+    """The child keeps what initapp inherited (LISTEN_FDS, pipes); the init keeps
+    only stdio, so it holds no socket or file open behind the workload's back."""
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the directory listing's own fd, already closed
+
+
 def supervise(config, child, pid1):
-    tree = Tree(pid1, child)
+    tree = Tree(pid1, child, config.single_child)
     shutdown = Shutdown(config.grace, tree, time.monotonic)
     return Supervisor(config, child, tree, shutdown, time.monotonic).run()

@@ -13,6 +13,8 @@ except ImportError:  # pragma: no cover - other Python implementations
 
 SIGCHLD = _sig.SIGCHLD
 SIGCONT = _sig.SIGCONT
+SIGHUP = _sig.SIGHUP
+SIGSTOP = _sig.SIGSTOP
 SIGKILL = _sig.SIGKILL
 SIGTERM = _sig.SIGTERM
 SIGRTMIN = _sig.SIGRTMIN
@@ -116,6 +118,13 @@ def wait(timeout=None):
     if timeout is None:
         return _sig.sigwaitinfo(CATCHABLE)
     return _sig.sigtimedwait(CATCHABLE, max(timeout, 0.0))
+
+
+def discard(signos):
+    """Take pending signals out of the queue without acting on them."""
+    for _ in range(2 * len(signos)):  # bounded: a steady stream must not hang the init
+        if _sig.sigtimedwait(signos, 0) is None:
+            return
 
 
 pidfd_send_signal = getattr(_sig, "pidfd_send_signal", None)

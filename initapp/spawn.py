@@ -1,15 +1,31 @@
-"""Starting the workload: fork, put it in its own process group (in the
-terminal's foreground when the init had it), give it back the signal state the
-init inherited, and exec it without any shell."""
+"""Starting the workload: fork; put the child in its own process group (or its
+own session), in the terminal's foreground when the init had it; give it back
+the signal state the init inherited; drop privileges; exec without any shell."""
 
 import errno
 import os
 
-from initapp import log, signals
+from initapp import log, privileges, signals
 from initapp.defaults import (EXIT_CANNOT_EXEC, EXIT_INTERNAL, EXIT_NOT_FOUND,
-                              MSG_CANNOT_EXEC, MSG_NOT_FOUND)
+                              MSG_CANNOT_EXEC, MSG_NOT_FOUND, MSG_SETUP_FAILED)
 
 _NOT_FOUND_ERRNOS = (errno.ENOENT, errno.ENOTDIR)
+
+
+class Launch:
+    """Everything the child needs, decided in the parent before the fork."""
+
+    def __init__(self, argv, inherited, foreground=False, session=False, credentials=None,
+                 workdir=None, env_changes=None):
+        self.argv = argv
+        self.inherited = inherited
+        self.foreground = foreground      # make the child the terminal's foreground
+        self.session = session            # setsid (and take the terminal) instead of setpgid
+        self.credentials = credentials
+        self.workdir = workdir
+        self.env_changes = env_changes or {}
+        # Socket activation: LISTEN_PID named the init; the child is the listener.
+        self.rewrite_listen_pid = os.environ.get("LISTEN_PID") == str(os.getpid())
 
 
 def owns_terminal():
@@ -20,42 +36,103 @@ def owns_terminal():
         return False
 
 
-def spawn(argv, inherited, foreground):
-    """Fork and exec argv; return the child's pid. Raises OSError if fork fails."""
+def release_terminal():
+    """dumb-init's --session start: give up the terminal so the child's new session
+    can take it. As session leader this sends SIGHUP and SIGCONT to our own group;
+    they are blocked, so they are taken back here rather than forwarded."""
+    import fcntl
+    import termios
+
+    try:
+        fcntl.ioctl(0, termios.TIOCNOTTY)
+    except OSError as error:
+        log.debug("cannot release the terminal: %s" % error.strerror)
+        return
+    if os.getsid(0) == os.getpid():
+        signals.discard((signals.SIGHUP, signals.SIGCONT))
+
+
+def spawn(launch):
+    """Fork and exec; return the child's pid. Raises OSError if fork fails."""
     pid = os.fork()
     if pid == 0:
-        _exec_child(argv, inherited, foreground)  # never returns
-    try:
-        # Also set here, so the group exists before the parent may signal it.
-        os.setpgid(pid, pid)
-    except OSError:
-        pass  # the child already exec'd (EACCES) or exited (ESRCH): it did it itself
+        _exec_child(launch)  # never returns
+    if not launch.session:
+        try:
+            # Also set here, so the group exists before the parent may signal it.
+            os.setpgid(pid, pid)
+        except OSError:
+            pass  # the child already exec'd (EACCES) or exited (ESRCH): it did it itself
     return pid
 
 
-def _take_terminal():
+def _take_terminal(session):
     # SIGTTOU is still blocked here, so a background group may take the terminal.
     try:
-        os.tcsetpgrp(0, os.getpgrp())
-    except OSError as error:
-        log.debug("cannot make the child the terminal's foreground: %s" % error.strerror)
+        if session:
+            import fcntl
+            import termios
 
-
-def _exec_child(argv, inherited, foreground):
-    code = EXIT_INTERNAL
-    try:
-        os.setpgid(0, 0)
-        if foreground:
-            _take_terminal()
-        signals.restore(inherited)
-        os.execvp(argv[0], argv)
-    except OSError as error:
-        if error.errno in _NOT_FOUND_ERRNOS:
-            code = EXIT_NOT_FOUND
-            log.error(MSG_NOT_FOUND.format(cmd=argv[0]))
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         else:
-            code = EXIT_CANNOT_EXEC
-            log.error(MSG_CANNOT_EXEC.format(cmd=argv[0], error=error.strerror))
+            os.tcsetpgrp(0, os.getpgrp())
+    except OSError as error:
+        log.debug("the child cannot take the terminal: %s" % error.strerror)
+
+
+def _environment(launch):
+    if not launch.env_changes and not launch.rewrite_listen_pid:
+        return None
+    env = dict(os.environb)
+    for name, value in launch.env_changes.items():
+        env[os.fsencode(name)] = os.fsencode(value)
+    if launch.rewrite_listen_pid:
+        env[b"LISTEN_PID"] = str(os.getpid()).encode()
+    return env
+
+
+def _prepare_child(launch):
+    if launch.session:
+        os.setsid()
+    else:
+        os.setpgid(0, 0)
+    if launch.foreground:
+        _take_terminal(launch.session)
+    signals.restore(launch.inherited)
+    if launch.credentials is not None:
+        _step("--user", privileges.apply, launch.credentials)
+    if launch.workdir is not None:
+        _step("--workdir " + launch.workdir, os.chdir, launch.workdir)
+
+
+def _step(what, function, argument):
+    try:
+        function(argument)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, what) from None
+
+
+def _exec_child(launch):
+    code, command = EXIT_INTERNAL, launch.argv[0]
+    try:
+        try:
+            _prepare_child(launch)
+        except OSError as error:
+            log.error(MSG_SETUP_FAILED.format(cmd=command, error=error.strerror,
+                                              what=error.filename or "process setup"))
+            return
+        env = _environment(launch)
+        try:
+            if env is None:
+                os.execvp(command, launch.argv)
+            os.execvpe(command, launch.argv, env)
+        except OSError as error:
+            if error.errno in _NOT_FOUND_ERRNOS:
+                code = EXIT_NOT_FOUND
+                log.error(MSG_NOT_FOUND.format(cmd=command))
+            else:
+                code = EXIT_CANNOT_EXEC
+                log.error(MSG_CANNOT_EXEC.format(cmd=command, error=error.strerror))
     finally:
         # Never return into the init's code in the child, whatever happened.
         os._exit(code)

@@ -1,47 +1,10 @@
 """Becoming a child subreaper when the init is not PID 1 (under docker-init, a
-pod's pause process, a shell), so orphans of the workload are re-parented to it.
+pod's pause process, a shell), so orphans of the workload are re-parented to it
+rather than to the real PID 1, which may not reap them."""
 
-ctypes is imported only here and only on that path: it costs milliseconds."""
-
-PR_SET_CHILD_SUBREAPER = 36
-PR_GET_CHILD_SUBREAPER = 37
-
-
-def _libc():
-    import ctypes
-
-    # dlopen(NULL) sees the interpreter's own libc, on glibc and on musl alike
-    # (where find_library finds nothing). The names are fallbacks for an interpreter
-    # linked statically; ctypes.util is slow to import, so it comes last.
-    for name in (None, "libc.so.6", "libc.so"):
-        libc = _open(ctypes, name)
-        if libc is not None:
-            return ctypes, libc
-    import ctypes.util
-
-    libc = _open(ctypes, ctypes.util.find_library("c"))
-    if libc is None:
-        raise OSError("no C library with prctl found")
-    return ctypes, libc
-
-
-def _open(ctypes, name):
-    try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        libc.prctl  # noqa: B018 - raises AttributeError when missing
-        return libc
-    except (OSError, AttributeError):
-        return None
+from initapp.prctl import PR_SET_CHILD_SUBREAPER, prctl
 
 
 def register():
     """Make this process a child subreaper. Returns None, or the error as text."""
-    import os
-
-    try:
-        ctypes, libc = _libc()
-    except OSError as error:
-        return str(error)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        return os.strerror(ctypes.get_errno())
-    return None
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)

@@ -95,18 +95,22 @@ def send(process, signo):
 
 
 class Tree:
-    """Signals to every process the init answers for."""
+    """Signals to every process the init answers for (with --single-child, the
+    main child alone: its pid stays its own until initapp reaps it)."""
 
-    def __init__(self, pid1, child_pid):
+    def __init__(self, pid1, child_pid, single_child=False):
         self.pid1 = pid1
         self.child_pid = child_pid
-        self.proc_usable = proc_is_ours()
+        self.single_child = single_child
+        self.proc_usable = single_child or proc_is_ours()
         if not self.proc_usable:
             log.warning(MSG_BAD_PROC)
 
     def signal_all(self, signo, skip_pgid=None):
         """Send signo to every member of the tree, except those of group skip_pgid.
         Returns how many processes were signalled (-1 when unknown: kill(-1))."""
+        if self.single_child:
+            return self._signal_child(signo)
         if not self.proc_usable:
             return self._signal_without_proc(signo)
         count = 0
@@ -117,13 +121,20 @@ class Tree:
 
     def kill_all(self):
         """SIGKILL the tree. As PID 1 one kill(-1) does it atomically, forks included."""
-        if self.pid1:
+        if self.pid1 and not self.single_child:
             try:
                 os.kill(-1, signals.SIGKILL)
             except OSError:
                 pass
             return -1
         return self.signal_all(signals.SIGKILL)
+
+    def _signal_child(self, signo):
+        try:
+            os.kill(self.child_pid, signo)
+        except OSError:
+            return 0
+        return 1
 
     def _signal_without_proc(self, signo):
         if self.pid1:

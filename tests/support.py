@@ -77,17 +77,21 @@ class Init:
     namespace, signalled from outside. Every process it started is killed by pid
     on close (SIGKILL to a namespace's PID 1 ends the whole namespace)."""
 
-    def __init__(self, init_pyz, args, workdir, env=None, pid1=True, preexec=None, argv0=None):
+    def __init__(self, init_pyz, args, workdir, env=None, pid1=True, preexec=None, argv0=None,
+                 setup=None, pass_fds=()):
         self.workdir = Path(workdir)
         self.stdout_path = self.workdir / "init.stdout"
         self.stderr_path = self.workdir / "init.stderr"
         command = [str(argv0 or init_pyz)] + list(args)
+        if setup:  # a shell snippet run first in the namespace, which then execs init.pyz
+            command = ["sh", "-c", setup + '\nexec "$@"', "sh"] + command
         if pid1:
             command = UNSHARE + command
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          env=CLEAN_ENV if env is None else env,
-                                         preexec_fn=preexec, cwd=str(self.workdir))
+                                         preexec_fn=preexec, cwd=str(self.workdir),
+                                         pass_fds=pass_fds)
         self.started = time.monotonic()
         if pid1:
             self.pid = wait_for(lambda: self._inner_pid(), what="init.pyz in its namespace")
@@ -99,7 +103,8 @@ class Init:
         if self.proc.poll() is not None:
             raise AssertionError("unshare ended early: %s" % self.stderr())
         kids = children(self.proc.pid)
-        return kids[0] if kids else None
+        # With a setup snippet, wait until the shell has exec'd init.pyz.
+        return kids[0] if kids and comm(kids[0]) not in (None, "sh") else None
 
     def child(self, name=None):
         """The main child's pid, once it runs (and, given name, once it exec'd name)."""

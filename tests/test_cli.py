@@ -113,3 +113,48 @@ def test_usage_errors_exit_2_with_one_line(init_pyz, argv, environ):
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("[initapp] error: ")
+
+
+def test_peer_variables_and_their_precedence():
+    assert parse("x", TINI_KILL_PROCESS_GROUP="1").pgroup is True
+    assert parse("x", TINI_KILL_PROCESS_GROUP="anything").pgroup is True  # as tini
+    assert parse("x", TINI_KILL_PROCESS_GROUP="0").pgroup is False       # unlike tini
+    assert parse("x", TINI_KILL_PROCESS_GROUP="1", INITAPP_PGROUP="0").pgroup is False
+    assert parse("x", TINI_VERBOSITY="4").verbosity == 3
+    assert parse("-v", "x", TINI_VERBOSITY="0").verbosity == 1          # flags come last
+    assert parse("x", DUMB_INIT_DEBUG="1").verbosity == 3
+    assert parse("x", DUMB_INIT_DEBUG="yes").verbosity == 1              # only "1", as dumb-init
+    assert parse("x", DUMB_INIT_SETSID="1").session is True
+    assert parse("x", DUMB_INIT_SETSID="0").session is False
+    assert parse("x", TINI_SUBREAPER="").subreaper is False
+
+
+def test_session_mode_defaults_and_single_child_wins():
+    config = parse("--session", "x")
+    assert config.rewrites[signal.SIGTSTP] == signal.SIGSTOP
+    assert parse("--session", "-r", "TSTP:USR1", "x").rewrites[signal.SIGTSTP] == signal.SIGUSR1
+    config = parse("--session", "-g", "-c", "x")
+    assert (config.session, config.pgroup, config.single_child) == (False, False, True)
+    assert signal.SIGTSTP not in config.rewrites
+
+
+def test_every_option_has_a_variable_or_is_an_action():
+    for option in cli.OPTIONS:
+        assert option.variable or option.kind == "action" or option.long == "--subreaper"
+        if option.variable:
+            assert option.variable == "INITAPP_" + option.long[2:].upper().replace("-", "_") \
+                or option.variable in ("INITAPP_VERBOSITY", "INITAPP_SUCCESS_CODES")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-e", "256", "x"], "-e: not an exit code from 0 to 255: '256'"),
+    (["-u", "a:", "x"], "-u: expected USER or USER:GROUP, got 'a:'"),
+    (["--env", "NOEQUALS", "x"], "--env: expected NAME=VALUE, got 'NOEQUALS'"),
+    (["--log-format", "xml", "x"], "--log-format: expected text or json, got 'xml'"),
+    (["-p", "SIGNOPE", "x"], "-p: not a valid signal: 'SIGNOPE'"),
+    (["-r", "TERM:NOPE", "x"], "-r: not a valid signal: 'NOPE'"),
+])
+def test_more_bad_values(argv, message):
+    with pytest.raises(cli.UsageError) as error:
+        cli.parse(argv, {})
+    assert str(error.value) == message

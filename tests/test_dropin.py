@@ -1,0 +1,272 @@
+"""initapp as a drop-in for tini and dumb-init: their flags and variables, privileges,
+file descriptors, logging. All against the built init.pyz as a real PID 1."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, alive, children, read_lines, state,
+                     wait_file, wait_for)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def status_fields(text):
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+# -- tini's flags ----------------------------------------------------------------------
+
+def test_tini_exit_code_remap(start, box):
+    work = box()
+    init = start("-e", "143", "-e", "3", *TRAP, str(work), "--handle")
+    wait_file(work / "ready")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0              # 143 remapped
+
+
+def test_success_code_from_environment(start):
+    init = start(PYTHON, "-c", "raise SystemExit(3)", env=dict(CLEAN_ENV, INITAPP_SUCCESS_CODES="1,3"))
+    assert init.wait() == 0
+
+
+def test_tini_pgroup_flag_and_variable(start, box):
+    # A grandchild in the child's group gets the signal only with -g.
+    for args, env, expected in ((["-g"], {}, True), ([], {"TINI_KILL_PROCESS_GROUP": "1"}, True),
+                                ([], {"TINI_KILL_PROCESS_GROUP": "0"}, False), ([], {}, False)):
+        work = box()
+        # The app ignores the SIGTERM that leftovers get, so only USR1 can end it early.
+        app = " ".join(TRAP + [str(work), "--handle", "USR1", "--ignore", "TERM"])
+        init = start("--grace", "0.5", *args, "sh", "-c", app + "; exit 0",
+                     env=dict(CLEAN_ENV, **env))
+        wait_file(work / "ready")
+        init.signal(signal.SIGUSR1)       # sh dies of it (default action)
+        assert init.wait() in (128 + signal.SIGUSR1,)
+        got = read_lines(work / "got")
+        assert bool(got and got[0].startswith("SIGUSR1")) is expected, (args, env)
+
+
+def test_tini_subreaper_flag_and_variable_are_accepted(start):
+    assert start("-s", "true", pid1=False).wait() == 0
+    assert start("true", pid1=False, env=dict(CLEAN_ENV, TINI_SUBREAPER="")).wait() == 0
+
+
+def test_tini_warn_on_reap(start, tmp_path):
+    script = "import os, time\nif os.fork() == 0:\n    os._exit(0)\ntime.sleep(0.3)\n"
+    init = start("-w", PYTHON, "-c", script)
+    assert init.wait() == 0
+    assert init.stderr().startswith("[initapp] warning: reaped 3 (exited with 0)")
+
+
+def test_tini_verbosity_variable(start):
+    init = start("true", env=dict(CLEAN_ENV, TINI_VERBOSITY="2"))
+    assert init.wait() == 0
+    assert init.stderr().startswith("[initapp] info: started true as pid 2\n")
+    quiet = start("sh", "-c", "echo x >&2", env=dict(CLEAN_ENV, TINI_VERBOSITY="0"))
+    assert quiet.wait() == 0
+    assert quiet.stderr() == "x\n"
+
+
+def test_license(init_pyz):
+    for flag in ("-l", "--license"):
+        result = subprocess.run([str(init_pyz), flag], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 0
+        assert result.stdout == (ROOT / "LICENSE").read_text()
+
+
+INTERMEDIATE = """
+import subprocess, sys, os, time
+proc = subprocess.Popen(sys.argv[1:])
+print(proc.pid, flush=True)
+while not os.path.exists(sys.argv[-1] + "/ready"):
+    time.sleep(0.01)
+"""
+
+
+def test_parent_death_signal(init_pyz, box):
+    # init.pyz -p TERM under a parent that exits: the kernel sends SIGTERM to
+    # initapp, which stops its child.
+    work = box()
+    parent = subprocess.run([PYTHON, "-c", INTERMEDIATE, str(init_pyz), "-p", "SIGTERM",
+                             *TRAP, str(work)], capture_output=True, text=True, timeout=20)
+    init_pid = int(parent.stdout)
+    try:
+        wait_for(lambda: read_lines(work / "done"), what="the child stopped by the death signal")
+        assert read_lines(work / "got")[0].startswith("SIGTERM")
+        wait_for(lambda: not alive(init_pid), what="init.pyz to exit")
+    finally:
+        try:
+            os.kill(init_pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+# -- dumb-init's flags ---------------------------------------------------------------
+
+def test_rewrite_and_drop(start, box):
+    work = box()
+    init = start("-r", "15:10", "--rewrite", "HUP:0", *TRAP, str(work), "--handle", "USR1", "TERM")
+    wait_file(work / "ready")
+    init.signal(signal.SIGHUP)            # dropped: the child would die of it
+    time.sleep(0.2)
+    init.signal(signal.SIGTERM)           # arrives as SIGUSR1
+    assert init.wait() == 0
+    assert [line.split()[0] for line in read_lines(work / "got")] == ["SIGUSR1"]
+
+
+def test_single_child_exits_without_touching_the_rest(start, tmp_path):
+    script = ("import subprocess, sys, os\n"
+              "subprocess.Popen(sys.argv[2:] + [sys.argv[1]], start_new_session=True)\n"
+              "while not os.path.exists(sys.argv[1] + '/ready'): pass\n"
+              "sys.exit(4)\n")
+    (tmp_path / "worker").mkdir()
+    init = start("-c", PYTHON, "-c", script, str(tmp_path / "worker"), *TRAP, "--life", "20",
+                 pid1=False)
+    assert init.wait() == 4
+    worker = int(wait_file(tmp_path / "worker" / "ready"))
+    try:
+        assert alive(worker)
+        assert read_lines(tmp_path / "worker" / "got") == []
+    finally:
+        os.kill(worker, signal.SIGKILL)
+
+
+def test_session_mode_job_control(start):
+    # dumb-init's mode: SIGTSTP stops the child's group and then initapp itself;
+    # SIGCONT to initapp resumes both.
+    init = start("--session", "sleep", "30", pid1=False)
+    child = init.child("sleep")
+    with open("/proc/%d/stat" % child) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    assert int(fields[3]) == child       # the child leads its own session
+    init.signal(signal.SIGTSTP)
+    wait_for(lambda: state(child) == "T" and state(init.pid) == "T", what="both stopped")
+    init.signal(signal.SIGCONT)
+    wait_for(lambda: state(child) == "S" and state(init.pid) == "S", what="both running")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+def test_dumb_init_variables(start):
+    init = start("sleep", "30", pid1=False, env=dict(CLEAN_ENV, DUMB_INIT_SETSID="1",
+                                                     DUMB_INIT_DEBUG="1"))
+    child = init.child("sleep")
+    with open("/proc/%d/stat" % child) as stat:
+        assert int(stat.read().rsplit(")", 1)[1].split()[3]) == child
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+    assert "[initapp] debug: " in init.stderr()
+
+
+# -- environment, privileges, working directory, file descriptors -----------------------
+
+def test_child_environment_is_untouched_and_env_adds(start):
+    env = dict(CLEAN_ENV, INITAPP_GRACE="3", TINI_VERBOSITY="1", WEIRD="a=b,c\\n",
+               LISTEN_PID="1", LISTEN_FDS="0")
+    init = start("--env", "ADDED=1", "--env", "WEIRD=x", "env", env=env)
+    assert init.wait() == 0
+    got = dict(line.split("=", 1) for line in init.stdout().splitlines())
+    assert got == dict(env, ADDED="1", WEIRD="x", LISTEN_PID="2")  # LISTEN_PID named PID 1
+
+
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
+GROUP = "root:x:0:\nalice:x:2001:\nstaff:x:2050:alice\naudio:x:2060:alice,bob\nother:x:2070:bob\n"
+
+
+@pytest.fixture
+def accounts(tmp_path):
+    (tmp_path / "passwd").write_text(PASSWD)
+    (tmp_path / "group").write_text(GROUP)
+    return "mount --bind %s/passwd /etc/passwd && mount --bind %s/group /etc/group" % (tmp_path, tmp_path)
+
+
+@pytest.mark.parametrize("spec, uid, gid, groups, home, user", [
+    ("alice", 2001, 2001, "2001 2050 2060", "/home/alice", "alice"),
+    ("2001:staff", 2001, 2050, "2050 2060", "/home/alice", "alice"),
+    ("4242", 4242, 4242, "4242", "/", None),
+    ("4242:4343", 4242, 4343, "4343", "/", None),
+])
+def test_user_drops_groups_gid_uid(start, accounts, spec, uid, gid, groups, home, user):
+    init = start("--user", spec, "sh", "-c", "cat /proc/self/status; echo HOME=$HOME; echo USER=$USER",
+                 setup=accounts)
+    assert init.wait() == 0, init.stderr()
+    fields = status_fields(init.stdout())
+    assert fields["Uid"].split() == [str(uid)] * 4
+    assert fields["Gid"].split() == [str(gid)] * 4
+    assert fields["Groups"].split() == groups.split()
+    lines = init.stdout().splitlines()
+    assert "HOME=" + home in lines
+    assert "USER=" + (user or "") in lines
+
+
+def test_bad_user_is_a_usage_error(start, accounts):
+    init = start("--user", "mallory", "true", setup=accounts)
+    assert init.wait() == 2
+    assert init.stderr() == "[initapp] error: --user: no such user: 'mallory'\n"
+
+
+def test_workdir(start, tmp_path):
+    init = start("--workdir", str(tmp_path), "pwd")
+    assert init.wait() == 0
+    assert init.stdout() == "%s\n" % tmp_path
+    bad = start("--workdir", "/no/such/dir", "pwd")
+    assert bad.wait() == 1
+    assert bad.stderr() == ("[initapp] error: cannot start pwd: --workdir /no/such/dir: "
+                            "No such file or directory\n")
+
+
+def test_inherited_fds_stay_with_the_child_only(start, tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        init = start("sleep", "30", pass_fds=(write_end,))
+        child = init.child("sleep")
+        assert str(write_end) in os.listdir("/proc/%d/fd" % child)
+        wait_for(lambda: sorted(os.listdir("/proc/%d/fd" % init.pid)) == ["0", "1", "2"],
+                 what="init.pyz to close what it inherited")
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 143
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+# -- logging -----------------------------------------------------------------------
+
+def test_json_log_events(start, box):
+    work = box()
+    init = start("--log-format", "json", "--log-time", "-vv", *TRAP, str(work))
+    wait_file(work / "ready")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0
+    records = [json.loads(line) for line in init.stderr().splitlines()]
+    events = [record["event"] for record in records]
+    assert events[0] == "started" and events[-1] == "exit"
+    assert "forwarded" in events and "reaped" in events
+    forwarded = records[events.index("forwarded")]
+    assert (forwarded["signal"], forwarded["to"], forwarded["pid"]) == ("SIGTERM", "child", 2)
+    assert records[-1]["code"] == 0
+    assert all(record["time"].endswith("Z") for record in records)
+
+
+def test_closed_stderr_does_not_kill_the_init(start, box):
+    work = box()
+    init = start("-vvv", *TRAP, str(work), preexec=lambda: os.close(2))
+    wait_file(work / "ready")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0
+
+
+def test_broken_stderr_pipe_is_not_forwarded_as_sigpipe(start, box):
+    work = box()
+    read_end, write_end = os.pipe()
+    init = start("-vvv", *TRAP, str(work), preexec=lambda: os.dup2(write_end, 2))
+    os.close(write_end)
+    os.close(read_end)                    # every later log line meets EPIPE
+    wait_file(work / "ready")
+    init.signal(signal.SIGUSR2)           # logged, and forwarded: the child dies of it
+    assert init.wait() == 128 + signal.SIGUSR2
+    assert read_lines(work / "got") == []
