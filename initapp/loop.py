@@ -96,6 +96,9 @@ class Supervisor:
             return
         log.debug("received %s from pid %d" % (signals.name(signo), sender), "received",
                   signal=signals.name(signo), sender=sender)
+        if self.config.rewrites.get(signo) == 0:
+            log.debug("dropping %s (rewritten to 0)" % signals.name(signo))
+            return  # dropped altogether: not even a stop signal starts the shutdown
         if signo in self.config.stop_signals and not self.shutdown.stop_signal(signo):
             return
         delay = self.config.delays.get(signo)
@@ -116,9 +119,6 @@ class Supervisor:
 
     def forward(self, signo):
         target = self.config.rewrites.get(signo, signo)
-        if target == 0:
-            log.debug("dropping %s (rewritten to 0)" % signals.name(signo))
-            return
         stop = signo in self.config.stop_signals
         if signo in self.config.to_all:
             count = self.tree.signal_all(target)

@@ -118,6 +118,28 @@ def test_rewrite_and_drop(start, box):
     assert [line.split()[0] for line in read_lines(work / "got")] == ["SIGUSR1"]
 
 
+def test_dropped_stop_signal_does_not_start_the_shutdown(start, box):
+    work = box()
+    init = start("--grace", "0.3", "-r", "TERM:0", *TRAP, str(work), "--handle", "USR1")
+    wait_file(work / "ready")
+    init.signal(signal.SIGTERM)
+    time.sleep(0.8)                       # past the grace: nothing was killed
+    assert alive(init.pid) and read_lines(work / "got") == []
+    init.signal(signal.SIGUSR1)
+    assert init.wait() == 0
+
+
+def test_rewritten_stop_signal_still_stops_the_tree(start, box):
+    # TERM forwarded as QUIT (nginx's graceful stop): the deadline still applies.
+    work = box()
+    init = start("--grace", "1", "-r", "TERM:QUIT", *TRAP, str(work), "--handle", "QUIT",
+                 "--keep")
+    wait_file(work / "ready")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137
+    assert read_lines(work / "got")[0].startswith("SIGQUIT")
+
+
 def test_single_child_exits_without_touching_the_rest(start, tmp_path):
     script = ("import subprocess, sys, os\n"
               "subprocess.Popen(sys.argv[2:] + [sys.argv[1]], start_new_session=True)\n"
