@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test clean
+.PHONY: all venv build demo test bench clean
 
 all: build
 
@@ -23,6 +23,10 @@ demo: build
 
 test: venv
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# initapp against tini, dumb-init and catatonit (installed from Debian if missing).
+bench: venv
+	$(VENV)/bin/python bench/run.py
 
 clean:
 	rm -rf dist build .pytest_cache initapp.egg-info

@@ -102,9 +102,16 @@ class Tree:
         self.pid1 = pid1
         self.child_pid = child_pid
         self.single_child = single_child
-        self.proc_usable = single_child or proc_is_ours()
-        if not self.proc_usable:
-            log.warning(MSG_BAD_PROC)
+        self._proc_usable = None
+
+    @property
+    def proc_usable(self):
+        """Checked when first needed, not at start (most containers never need it)."""
+        if self._proc_usable is None:
+            self._proc_usable = self.single_child or proc_is_ours()
+            if not self._proc_usable:
+                log.warning(MSG_BAD_PROC)
+        return self._proc_usable
 
     def signal_all(self, signo, skip_pgid=None):
         """Send signo to every member of the tree, except those of group skip_pgid.
