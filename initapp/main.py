@@ -15,6 +15,9 @@ from initapp.tree import Tree
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["inspect"]:  # a subcommand; `init.pyz -- inspect` runs a program
+        from initapp import inspect
+        return inspect.main(argv[1:])
     config = parse_arguments(argv)
     if not isinstance(config, cli.Config):
         return config

@@ -1,0 +1,341 @@
+"""init.pyz inspect [--json] [PID]: explain a container's PID 1 from /proc.
+
+Why does the container take 10 s to stop? Where do the <defunct> processes come
+from? The answers sit in /proc, in bitmasks few people read. This reads them (and
+nothing else: it changes nothing, needs no root for processes the user may see,
+and says what it could not read). It is not on the init's start path."""
+
+import os
+import sys
+
+from initapp import signals
+from initapp.defaults import EXIT_USAGE
+
+SHELLS = ("sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox")
+# argv[0] basename -> the init it is.
+KNOWN_INITS = {"tini": "tini", "tini-static": "tini", "docker-init": "tini",
+               "dumb-init": "dumb-init", "catatonit": "catatonit", "podman-init": "catatonit",
+               "my_init": "my_init", "s6-svscan": "s6-overlay", "pid1": "pid1",
+               "pause": "pause (Kubernetes)", "systemd": "systemd", "init.pyz": "initapp"}
+CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
+EXIT_PROBLEMS = 1
+
+
+class Reader:
+    """Reads /proc, remembering what it could not read."""
+
+    def __init__(self, proc="/proc"):
+        self.proc = proc
+        self.unreadable = []
+
+    def read(self, pid, name, mode="r"):
+        path = "%s/%d/%s" % (self.proc, pid, name)
+        try:
+            with open(path, mode) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            return None
+
+    def link(self, pid, name):
+        try:
+            return os.readlink("%s/%d/%s" % (self.proc, pid, name))
+        except OSError:
+            return None
+
+    def pids(self):
+        return sorted(int(entry) for entry in os.listdir(self.proc) if entry.isdigit())
+
+
+class Process:
+    def __init__(self, reader, pid):
+        status = reader.read(pid, "status")
+        if status is None:
+            raise LookupError(pid)
+        self.pid = pid
+        self.fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        self.fields = {key: value.strip() for key, value in self.fields.items()}
+        self.ppid = int(self.fields.get("PPid", "0"))
+        self.state = self.fields.get("State", "?")[:1]
+        self.name = self.fields.get("Name", "?")
+        raw = reader.read(pid, "cmdline", "rb") or b""
+        self.argv = [part.decode("utf-8", "backslashreplace") for part in raw.split(b"\0")[:-1]]
+        self.nspid = self.fields.get("NSpid", str(pid)).split()
+        self.namespace = reader.link(pid, "ns/pid")
+
+    @property
+    def command(self):
+        return " ".join(self.argv) if self.argv else "[%s]" % self.name
+
+    def mask(self, field):
+        bits = int(self.fields.get(field, "0"), 16)
+        return [signo for signo in range(1, 65) if bits >> (signo - 1) & 1]
+
+
+# -- what the target is --------------------------------------------------------------
+
+def identify_init(reader, process):
+    """(name, options) of a known init, or (None, [])."""
+    argv = process.argv
+    if not argv:
+        return None, []
+    name = KNOWN_INITS.get(os.path.basename(argv[0]))
+    start = 1
+    if name is None and os.path.basename(argv[0]).startswith("python"):
+        script = next((word for word in argv[1:] if not word.startswith("-")), None)
+        if script and _is_initapp_archive(reader, process.pid, script):
+            name, start = "initapp", argv.index(script) + 1
+    elif name is None and len(argv) > 0 and _is_initapp_archive(reader, process.pid, argv[0]):
+        name = "initapp"
+    if name is None:
+        return None, []
+    options = _options(name, argv[start:])
+    environ = reader.read(process.pid, "environ", "rb")
+    if environ:
+        for item in environ.split(b"\0"):
+            text = item.decode("utf-8", "backslashreplace")
+            if text.startswith(CONFIG_VARIABLE_PREFIXES):
+                options.append(text)
+    return name, options
+
+
+def _options(name, words):
+    """The init's own options: exactly for initapp, up to the command for the others."""
+    if name == "initapp":
+        from initapp import cli
+
+        try:
+            command = cli.parse(words, {}).command
+        except cli.UsageError:
+            return words
+        options = words[:len(words) - len(command)]
+        return options[:-1] if options[-1:] == ["--"] else options
+    options = []
+    for word in words:
+        if word == "--" or not word.startswith("-"):
+            break
+        options.append(word)
+    return options
+
+
+def _is_initapp_archive(reader, pid, path):
+    if os.path.basename(path) == "init.pyz":
+        return True
+    import zipfile
+
+    full = "%s/%d/root%s" % (reader.proc, pid, path) if path.startswith("/") else \
+        "%s/%d/cwd/%s" % (reader.proc, pid, path)
+    try:
+        with zipfile.ZipFile(full) as archive:
+            return "site-packages/initapp/main.py" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def waits_synchronously(reader, process):
+    """In sigwaitinfo the kernel shows the waited signals as not blocked; wchan tells."""
+    wchan = reader.read(process.pid, "wchan") or ""
+    return wchan.startswith("do_sigtimedwait")
+
+
+def delivery(signo, process, pid1, synchronous):
+    """(reaches, words) for a signal sent to the process by a container engine."""
+    name = signals.name(signo)
+    if signo in process.mask("SigIgn"):
+        return False, "%s is ignored: it will not stop the process" % name
+    if signo in process.mask("SigBlk") or synchronous:
+        return True, "%s is taken synchronously (blocked and waited for, as inits do)" % name
+    if signo in process.mask("SigCgt"):
+        return True, "%s is caught by a handler" % name
+    if pid1:
+        return False, ("%s has the default action, which the kernel never applies to PID 1: "
+                       "`docker stop` will wait for its timeout, then SIGKILL" % name)
+    return True, "%s has the default action: the process ends at once, without cleanup" % name
+
+
+# -- the namespace ---------------------------------------------------------------------
+
+def namespace_members(reader, target):
+    members = {}
+    for pid in reader.pids():
+        try:
+            process = Process(reader, pid)
+        except LookupError:
+            continue
+        members[pid] = process
+    if target.namespace and any(p.namespace for p in members.values() if p.pid != target.pid):
+        return {pid: p for pid, p in members.items() if p.namespace == target.namespace}
+    # Without access to ns/pid: the target and its descendants.
+    keep, queue = {target.pid: target}, [target.pid]
+    while queue:
+        parent = queue.pop()
+        for process in members.values():
+            if process.ppid == parent and process.pid not in keep:
+                keep[process.pid] = process
+                queue.append(process.pid)
+    return keep
+
+
+def tree_lines(members, root):
+    children = {}
+    for process in sorted(members.values(), key=lambda p: p.pid):
+        children.setdefault(process.ppid, []).append(process)
+    lines = []
+
+    def walk(process, depth):
+        lines.append({"pid": process.pid, "ppid": process.ppid, "state": process.state,
+                      "command": process.command, "depth": depth})
+        for child in children.get(process.pid, []):
+            if child.pid != process.pid:
+                walk(child, depth + 1)
+
+    walk(root, 0)
+    seen = {line["pid"] for line in lines}
+    for process in sorted(members.values(), key=lambda p: p.pid):
+        if process.pid not in seen:  # entered the namespace from outside (docker exec)
+            walk(process, 0)
+            seen = {line["pid"] for line in lines}
+    return lines
+
+
+# -- the report ------------------------------------------------------------------------
+
+def examine(pid, reader):
+    target = Process(reader, pid)
+    pid1 = target.nspid[-1] == "1"
+    init, options = identify_init(reader, target)
+    synchronous = waits_synchronously(reader, target)
+    members = namespace_members(reader, target)
+    children = [p for p in members.values() if p.ppid == target.pid]
+    shell = os.path.basename(target.argv[0]) if target.argv else target.name
+    wrapper = shell in SHELLS and bool(children)
+    report = {
+        "pid": pid, "pid_in_namespace": int(target.nspid[-1]), "pid1_of_namespace": pid1,
+        "command": target.argv, "state": target.state, "shell_wrapper": wrapper,
+        "init": {"name": init, "options": options} if init else None,
+        "signals": {"blocked": [signals.name(s) for s in target.mask("SigBlk")],
+                    "ignored": [signals.name(s) for s in target.mask("SigIgn")],
+                    "caught": [signals.name(s) for s in target.mask("SigCgt")],
+                    "waits_synchronously": synchronous},
+    }
+    for signo in (signals.SIGTERM, signals.parse("INT")):
+        reaches, words = delivery(signo, target, pid1, synchronous)
+        report[signals.name(signo).lower()] = {"reaches": reaches, "explanation": words}
+    zombies = [{"pid": p.pid, "ppid": p.ppid, "command": p.command,
+                "parent_command": members[p.ppid].command if p.ppid in members else None}
+               for p in members.values() if p.state == "Z"]
+    oldest = min(children, key=lambda p: int(reader.read(p.pid, "stat").rsplit(")", 1)[1].split()[19])
+                 if reader.read(p.pid, "stat") else 0, default=None)
+    orphans = [{"pid": p.pid, "command": p.command} for p in children
+               if pid1 and oldest is not None and p.pid != oldest.pid]
+    report["namespace"] = {"processes": len(members), "zombies": zombies, "orphans": orphans,
+                           "tree": tree_lines(members, target)}
+    report["verdict"] = verdict(report, target)
+    report["unreadable"] = sorted(set(reader.unreadable))
+    return report
+
+
+def verdict(report, target):
+    problems, advice = [], []
+    pid1 = report["pid1_of_namespace"]
+    init = report["init"]["name"] if report["init"] else None
+    if not report["sigterm"]["reaches"]:
+        problems.append(report["sigterm"]["explanation"])
+        advice.append("run the workload under an init: `docker run --init`, or COPY init.pyz "
+                      "/sbin/init with ENTRYPOINT [\"/sbin/init\", \"--\"]")
+    if report["shell_wrapper"]:
+        problems.append("PID %d is a shell that did not exec its command: signals stop at the "
+                        "shell and its children may be killed mid-cleanup" % report["pid"])
+        advice.append("end the entrypoint script with `exec \"$@\"` (or `exec app`), and use "
+                      "the exec form of ENTRYPOINT/CMD (a JSON array)")
+    reaping_parents = {z["ppid"] for z in report["namespace"]["zombies"]}
+    if reaping_parents:
+        names = ", ".join("%d (%s)" % (z["ppid"], z["parent_command"] or "?")
+                          for z in report["namespace"]["zombies"])
+        problems.append("%d zombie(s), not reaped by their parent(s): %s"
+                        % (len(report["namespace"]["zombies"]), names))
+        if target.pid in reaping_parents and init is None:
+            advice.append("PID 1 does not reap orphans: run under an init that does")
+    if pid1 and init == "tini" and not any(o in ("-g",) or o.startswith("TINI_KILL_PROCESS_GROUP")
+                                           for o in report["init"]["options"]):
+        advice.append("tini forwards signals only to its child: add -g (or use initapp, which "
+                      "also stops the rest of the tree within a deadline)")
+    if init in ("tini", "dumb-init", "catatonit") and pid1:
+        advice.append("%s exits as soon as its child exits: other processes are SIGKILLed by "
+                      "the kernel mid-cleanup; initapp waits for the whole tree" % init)
+    if not pid1:
+        advice.append("PID %d is not PID 1 of its namespace: PID 1 is what `docker stop` signals"
+                      % report["pid"])
+    return {"ok": not problems, "problems": problems, "advice": advice}
+
+
+def render(report):
+    out = []
+    add = out.append
+    where = ("PID 1 of its namespace" if report["pid1_of_namespace"]
+             else "pid %d in its namespace" % report["pid_in_namespace"])
+    add("PID %d: %s" % (report["pid"], " ".join(report["command"]) or "?"))
+    add("  %s, state %s" % (where, report["state"]))
+    init = report["init"]
+    add("  init: %s" % (" ".join([init["name"]] + init["options"]) if init else "none recognised"))
+    if report["shell_wrapper"]:
+        add("  a shell wrapper: it has children and did not exec its command")
+    sig = report["signals"]
+    add("  signals blocked: %s" % (" ".join(sig["blocked"]) or "-"))
+    add("  signals ignored: %s" % (" ".join(sig["ignored"]) or "-"))
+    add("  signals caught:  %s" % (" ".join(sig["caught"]) or "-"))
+    if sig["waits_synchronously"]:
+        add("  waiting in sigwaitinfo: the signals it waits for show as unblocked while it waits")
+    for key in ("sigterm", "sigint"):
+        add("  %s" % report[key]["explanation"])
+    ns = report["namespace"]
+    add("namespace: %d processes, %d zombies" % (ns["processes"], len(ns["zombies"])))
+    for zombie in ns["zombies"]:
+        add("  zombie %d, parent %d (%s): %s" % (zombie["pid"], zombie["ppid"],
+                                                 zombie["parent_command"], zombie["command"]))
+    for orphan in ns["orphans"]:
+        add("  re-parented to PID 1 (not its first child): %d %s" % (orphan["pid"], orphan["command"]))
+    add("tree:")
+    for line in ns["tree"]:
+        add("  %s%d %s %s" % ("  " * line["depth"], line["pid"], line["state"], line["command"]))
+    result = report["verdict"]
+    add("verdict: %s" % ("fine" if result["ok"] else "PROBLEMS"))
+    for problem in result["problems"]:
+        add("  problem: %s" % problem)
+    for advice in result["advice"]:
+        add("  advice: %s" % advice)
+    for path in report["unreadable"]:
+        add("could not read: %s" % path)
+    return "\n".join(out) + "\n"
+
+
+USAGE = "usage: init.pyz inspect [--json] [PID]   (PID defaults to 1)\n"
+
+
+def main(argv):
+    as_json, pid = False, 1
+    for word in argv:
+        if word == "--json":
+            as_json = True
+        elif word in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            return 0
+        elif word.isdigit() and int(word) > 0:
+            pid = int(word)
+        else:
+            sys.stderr.write("[initapp] error: inspect: not a pid or option: %r\n" % word)
+            return EXIT_USAGE
+    try:
+        report = examine(pid, Reader())
+    except LookupError:
+        sys.stderr.write("[initapp] error: inspect: no process %d is visible in /proc\n" % pid)
+        return EXIT_USAGE
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        sys.stdout.write(render(report))
+    return 0 if report["verdict"]["ok"] else EXIT_PROBLEMS

@@ -1,0 +1,138 @@
+"""init.pyz inspect: what it says about real PID 1s in their own namespaces."""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from support import PYTHON, UNSHARE, CLEAN_ENV, children, state, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Namespace:
+    """COMMAND as PID 1 of a new PID namespace; killed by pid afterwards."""
+
+    def __init__(self, command):
+        self.proc = subprocess.Popen(UNSHARE + command, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid = wait_for(lambda: (children(self.proc.pid) or [None])[0], what="PID 1")
+
+    def close(self):
+        for pid in (self.pid, self.proc.pid):
+            try:
+                import os
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def namespace():
+    started = []
+
+    def make(*command):
+        ns = Namespace(list(command))
+        started.append(ns)
+        return ns
+
+    yield make
+    for ns in started:
+        ns.close()
+
+
+def inspect(init_pyz, *args, inside=None):
+    command = [str(init_pyz), "inspect"] + list(args)
+    if inside is not None:  # as `docker exec`: enter the namespace and its /proc
+        command = ["nsenter", "-t", str(inside), "-p", "-m"] + command
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    return result
+
+
+def report(init_pyz, pid):
+    result = inspect(init_pyz, "--json", str(pid))
+    assert result.returncode in (0, 1), result.stderr
+    data = json.loads(result.stdout)
+    assert result.returncode == (0 if data["verdict"]["ok"] else 1)
+    return data
+
+
+def test_sleep_as_pid1_ignores_sigterm(init_pyz, namespace):
+    ns = namespace("sleep", "30")
+    wait_for(lambda: state(ns.pid) == "S", what="sleep running")
+    data = report(init_pyz, ns.pid)
+    assert data["pid1_of_namespace"] is True and data["pid_in_namespace"] == 1
+    assert data["command"] == ["sleep", "30"]
+    assert data["init"] is None and data["shell_wrapper"] is False
+    assert data["sigterm"]["reaches"] is False
+    assert "never applies to PID 1" in data["sigterm"]["explanation"]
+    assert data["signals"] == {"blocked": [], "ignored": [], "caught": [],
+                               "waits_synchronously": False}
+    assert data["verdict"]["ok"] is False
+    assert any("--init" in advice for advice in data["verdict"]["advice"])
+    assert data["namespace"]["processes"] == 1
+
+
+def test_shell_wrapper_as_pid1(init_pyz, namespace):
+    ns = namespace("sh", "-c", "sleep 30; echo done")
+    wait_for(lambda: children(ns.pid), what="the shell's child")
+    data = report(init_pyz, ns.pid)
+    assert data["shell_wrapper"] is True
+    assert any("exec" in advice for advice in data["verdict"]["advice"])
+    tree = data["namespace"]["tree"]
+    assert [(line["depth"], line["command"]) for line in tree] == [
+        (0, "sh -c sleep 30; echo done"), (1, "sleep 30")]
+
+
+def test_initapp_as_pid1_is_fine(init_pyz, namespace):
+    ns = namespace(str(init_pyz), "-g", "--grace", "5", "sleep", "30")
+    wait_for(lambda: children(ns.pid), what="the child")
+    time.sleep(0.2)
+    data = report(init_pyz, ns.pid)
+    assert data["init"] == {"name": "initapp", "options": ["-g", "--grace", "5"]}
+    assert data["signals"]["waits_synchronously"] is True
+    assert data["sigterm"]["reaches"] is True and data["sigint"]["reaches"] is True
+    assert data["verdict"] == {"ok": True, "problems": [], "advice": []}
+
+
+ZOMBIE_MAKER = """
+import os, time
+for _ in range(3):
+    if os.fork() == 0:
+        os._exit(0)
+time.sleep(30)
+"""
+
+
+def test_zombies_of_a_pid1_that_does_not_reap(init_pyz, namespace):
+    ns = namespace(PYTHON, "-c", ZOMBIE_MAKER)
+    wait_for(lambda: len([c for c in children(ns.pid) if state(c) == "Z"]) == 3, what="zombies")
+    data = report(init_pyz, ns.pid)
+    zombies = data["namespace"]["zombies"]
+    assert len(zombies) == 3
+    assert all(z["ppid"] == ns.pid and z["parent_command"].startswith(PYTHON) for z in zombies)
+    assert any("3 zombie(s)" in problem for problem in data["verdict"]["problems"])
+    assert any("does not reap" in advice for advice in data["verdict"]["advice"])
+
+
+def test_from_inside_the_namespace(init_pyz, namespace):
+    ns = namespace(str(init_pyz), "sleep", "30")
+    wait_for(lambda: children(ns.pid), what="the child")
+    result = inspect(init_pyz, inside=ns.pid)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "  PID 1 of its namespace, state S"
+    assert lines[2] == "  init: initapp"
+    assert "verdict: fine" in lines
+    assert "    2 S sleep 30" in lines
+
+
+@pytest.mark.parametrize("args", [["nope"], ["0"], ["99999999"]])
+def test_bad_target(init_pyz, args):
+    result = inspect(init_pyz, *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("[initapp] error: inspect: ")
+    assert len(result.stderr.splitlines()) == 1
