@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test bench clean
+.PHONY: all venv build demo test test-container test-pythons bench clean
 
 all: build
 
@@ -22,7 +22,15 @@ demo: build
 	PYTHON=$(PYTHON) ./demo.sh
 
 test: venv
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest --ignore=tests/container $(PYTEST_ARGS)
+
+# The core tests with init.pyz on each CPython 3.8 to 3.13 found here.
+test-pythons: venv
+	tests/pythons.sh $(PYTEST_ARGS)
+
+# The images/ Dockerfiles built and run by podman (installed from Debian if missing).
+test-container: venv
+	$(VENV)/bin/python -m pytest tests/container $(PYTEST_ARGS)
 
 # initapp against tini, dumb-init and catatonit (installed from Debian if missing).
 bench: venv

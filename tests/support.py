@@ -8,14 +8,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = "/usr/bin/python3"      # Debian's interpreter, not a pyenv shim
+PYTHON = "/usr/bin/python3"      # Debian's interpreter, not a pyenv shim: runs the workloads
+# The interpreter init.pyz itself runs on (make test-pythons sets it per version).
+INIT_PYTHON = os.environ.get("INITAPP_TEST_PYTHON", PYTHON)
 PROGS = Path(__file__).resolve().parent / "progs"
 TRAP = [PYTHON, str(PROGS / "trap.py")]
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
 
 
-def build(output, interpreter=PYTHON, root=ROOT):
+def build(output, interpreter=INIT_PYTHON, root=ROOT):
     """Build init.pyz with root's build.sh, using the shiv of the running venv."""
     env = dict(os.environ, SHIV=str(Path(sys.executable).parent / "shiv"), PYTHON=sys.executable)
     subprocess.run([str(Path(root) / "build.sh"), "--python", interpreter, "--output", str(output)],
