@@ -69,8 +69,10 @@ def test_sleep_as_pid1_ignores_sigterm(init_pyz, namespace):
     assert data["init"] is None and data["shell_wrapper"] is False
     assert data["sigterm"]["reaches"] is False
     assert "never applies to PID 1" in data["sigterm"]["explanation"]
-    assert data["signals"] == {"blocked": [], "ignored": [], "caught": [],
-                               "waits_synchronously": False}
+    sig = data["signals"]
+    assert (sig["blocked"], sig["caught"], sig["waits_synchronously"]) == ([], [], False)
+    # Only what this test runner itself ignores (make leaves glibc's 32 and 33 ignored).
+    assert set(sig["ignored"]) <= {"32", "33"}
     assert data["verdict"]["ok"] is False
     assert any("--init" in advice for advice in data["verdict"]["advice"])
     assert data["namespace"]["processes"] == 1
