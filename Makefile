@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test test-container test-pythons bench clean
+.PHONY: all venv build demo test test-container test-pythons soak bench clean
 
 all: build
 
@@ -31,6 +31,10 @@ test-pythons: venv
 # The images/ Dockerfiles built and run by podman (installed from Debian if missing).
 test-container: venv
 	$(VENV)/bin/python -m pytest tests/container $(PYTEST_ARGS)
+
+# The storm tests at full size: 100,000 signals, 10,000 orphans, 60 s of fork churn.
+soak: venv
+	INITAPP_SOAK=1 $(VENV)/bin/python -m pytest -s -p no:cacheprovider tests/test_reliability.py -k "storm or orphans or churn" $(PYTEST_ARGS)
 
 # initapp against tini, dumb-init and catatonit (installed from Debian if missing).
 bench: venv

@@ -79,14 +79,19 @@ def delay(text):
     return _pair(text, seconds)
 
 
+def _number(text):
+    """A plain decimal number (no signs, spaces or non-ASCII digits), or None."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def exit_code(text):
-    if not text.isdigit() or int(text) > 255:
+    if _number(text) is None or int(text) > 255:
         raise ValueError("not an exit code from 0 to 255: %r" % text)
     return int(text)
 
 
 def verbosity(text):
-    if not text.isdigit() or int(text) > 3:
+    if _number(text) is None or int(text) > 3:
         raise ValueError("expected 0 to 3, got %r" % text)
     return int(text)
 
@@ -220,7 +225,7 @@ PEER_VARIABLES = (
     ("TINI_SUBREAPER", "--subreaper", lambda text: None),
     ("TINI_KILL_PROCESS_GROUP", "--pgroup", _tini_switch),
     ("TINI_VERBOSITY", "--verbose",
-     lambda text: min(int(text), 3) if text.strip().isdigit() else None),
+     lambda text: min(_number(text.strip()), 3) if _number(text.strip()) is not None else None),
     ("DUMB_INIT_SETSID", "--session", lambda text: text.strip() != "0"),
     ("DUMB_INIT_DEBUG", "--verbose", lambda text: 3 if text.strip() == "1" else None),
 )
@@ -279,7 +284,7 @@ def _apply_flags(config, argv):
             flag, inline = word[:2], word[2:]
         option = _BY_FLAG.get(flag)
         if option is None:
-            raise UsageError("unknown option: %s" % word)
+            raise UsageError("unknown option: %r" % word)
         if option.takes_value():
             if inline is None:
                 index += 1

@@ -322,7 +322,7 @@ def main(argv):
         elif word in ("-h", "--help"):
             sys.stdout.write(USAGE)
             return 0
-        elif word.isdigit() and int(word) > 0:
+        elif word.isascii() and word.isdigit() and int(word) > 0:
             pid = int(word)
         else:
             sys.stderr.write("[initapp] error: inspect: not a pid or option: %r\n" % word)

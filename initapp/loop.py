@@ -4,6 +4,7 @@ other process the init answers for are gone."""
 import os
 
 from initapp import exitcode, log, signals
+from initapp.tree import read_stat
 from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
@@ -129,19 +130,28 @@ class Supervisor:
             log.debug("not forwarding %s: the main child is gone" % signals.name(signo))
             return
         group = self.config.pgroup or self.config.session
-        try:
-            if group:
-                os.killpg(self.child, target)
-            else:
-                os.kill(self.child, target)
-        except OSError as error:
-            log.debug("forwarding %s: %s" % (signals.name(target), error.strerror))
+        if not self.send_to_child(target, group):
             return
         if stop and group:
             self.stop_pgid = self.child
         self._forwarded(signo, target, "group" if group else "child", self.child)
+        if stop and self.tree.proc_usable and self.child_is_stopped():
+            # A stopped process acts on SIGTERM only once continued (as systemd does).
+            self.send_to_child(signals.SIGCONT, group)
         if self.config.session and signo in _JOB_CONTROL and target == signals.SIGSTOP:
             self.stop_self()
+
+    def send_to_child(self, signo, group):
+        try:
+            (os.killpg if group else os.kill)(self.child, signo)
+            return True
+        except OSError as error:
+            log.debug("sending %s: %s" % (signals.name(signo), error.strerror))
+            return False
+
+    def child_is_stopped(self):
+        process = read_stat(self.child)
+        return process is not None and process.state in ("T", "t")
 
     def stop_self(self):
         # dumb-init's job control: the shell that started initapp sees it stop too.

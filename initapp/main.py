@@ -63,6 +63,7 @@ def parse_arguments(argv):
 
 def plan_launch(config):
     """What the child needs, or None after a one-line error (a bad --user)."""
+    spawn.undo_locale_coercion()
     credentials, env_changes = None, {}
     if config.user is not None:
         try:

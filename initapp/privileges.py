@@ -5,6 +5,9 @@ groups, then the group, then the user (after setuid nothing else is allowed)."""
 import os
 
 
+MAX_ID = 2 ** 32 - 2  # (uid_t)-1 means "unchanged" to the kernel
+
+
 class Credentials:
     def __init__(self, uid, gid, groups, name, home):
         self.uid, self.gid, self.groups, self.name, self.home = uid, gid, groups, name, home
@@ -26,6 +29,9 @@ def resolve(spec):
         gid = group_entry.gr_gid if group_entry else int(group)
     else:
         gid = entry.pw_gid if entry else uid
+    for number, what in ((uid, "user"), (gid, "group")):
+        if number > MAX_ID:
+            raise ValueError("%s id out of range: %d" % (what, number))
     if entry:
         groups = sorted(set(os.getgrouplist(entry.pw_name, gid)))
         return Credentials(uid, gid, groups, entry.pw_name, entry.pw_dir)
@@ -33,10 +39,11 @@ def resolve(spec):
 
 
 def _lookup(by_name, by_id, text, what):
+    numeric = text.isascii() and text.isdigit()
     try:
-        return by_id(int(text)) if text.isdigit() else by_name(text)
+        return by_id(int(text)) if numeric else by_name(text)
     except KeyError:
-        if text.isdigit():
+        if numeric:
             return None
         raise ValueError("no such %s: %r" % (what, text)) from None
 

@@ -60,7 +60,7 @@ def parse(text):
     """A signal from a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-2.
     Raises ValueError with a message naming what is wrong."""
     word = text.strip().upper()
-    if word.isdigit():
+    if word.isascii() and word.isdigit():
         signo = int(word)
     else:
         if not word.startswith("SIG"):
@@ -78,7 +78,8 @@ def _parse_realtime(word):
         if word == base_name:
             return base
         rest = word[len(base_name):]
-        if word.startswith(base_name) and rest[:1] in "+-" and rest[1:].isdigit():
+        if word.startswith(base_name) and rest[:1] in ("+", "-") and rest[1:].isascii() \
+                and rest[1:].isdigit():
             return base + int(rest)
     return None
 

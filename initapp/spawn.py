@@ -28,6 +28,21 @@ class Launch:
         self.rewrite_listen_pid = os.environ.get("LISTEN_PID") == str(os.getpid())
 
 
+def undo_locale_coercion():
+    """Python sets LC_CTYPE=C.UTF-8 in its own environment when it starts in the C
+    locale (PEP 538), and -I does not stop it: the child would inherit a variable
+    the container never set. /proc/self/environ still holds the environment as
+    exec'd, so a variable missing there was added by the interpreter."""
+    if "LC_CTYPE" not in os.environ:
+        return
+    try:
+        with open("/proc/self/environ", "rb") as original:
+            if not any(item.startswith(b"LC_CTYPE=") for item in original.read().split(b"\0")):
+                del os.environ["LC_CTYPE"]
+    except OSError:
+        pass
+
+
 def owns_terminal():
     """True when stdin is a terminal whose foreground group is the init's own."""
     try:
@@ -126,6 +141,9 @@ def _exec_child(launch):
             if env is None:
                 os.execvp(command, launch.argv)
             os.execvpe(command, launch.argv, env)
+        except ValueError:  # an empty command name: nothing can be found by it
+            code = EXIT_NOT_FOUND
+            log.error(MSG_NOT_FOUND.format(cmd=repr(command)))
         except OSError as error:
             if error.errno in _NOT_FOUND_ERRNOS:
                 code = EXIT_NOT_FOUND

@@ -11,10 +11,10 @@ from initapp.defaults import MSG_BAD_PROC
 
 
 class Process:
-    __slots__ = ("pid", "ppid", "pgid", "start")
+    __slots__ = ("pid", "state", "ppid", "pgid", "start")
 
-    def __init__(self, pid, ppid, pgid, start):
-        self.pid, self.ppid, self.pgid, self.start = pid, ppid, pgid, start
+    def __init__(self, pid, state, ppid, pgid, start):
+        self.pid, self.state, self.ppid, self.pgid, self.start = pid, state, ppid, pgid, start
 
 
 def read_stat(pid):
@@ -27,7 +27,7 @@ def read_stat(pid):
     # The command name may hold spaces and parentheses: split after the last ')'.
     fields = data[data.rfind(b")") + 2:].split()
     # fields[0] is field 3 of proc(5): state, ppid, pgrp, ..., starttime is field 22.
-    return Process(pid, int(fields[1]), int(fields[2]), int(fields[19]))
+    return Process(pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[19]))
 
 
 def proc_is_ours():

@@ -73,7 +73,7 @@ def test_environment_and_precedence():
 @pytest.mark.parametrize("argv, environ, message", [
     (["-t", "soon", "x"], {}, "-t: not a number of seconds: 'soon'"),
     (["--grace", "-1", "x"], {}, "--grace: seconds must be between 0 and 1e9: '-1'"),
-    (["--bogus", "x"], {}, "unknown option: --bogus"),
+    (["--bogus", "x"], {}, "unknown option: '--bogus'"),
     (["-t"], {}, "-t needs a value"),
     (["--pgroup=1", "x"], {}, "--pgroup takes no value"),
     (["--delay", "TERM", "x"], {}, "--delay: expected SIGNAL:VALUE, got 'TERM'"),

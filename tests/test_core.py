@@ -40,6 +40,12 @@ def test_missing_command_gives_127_and_names_it(start):
     assert lines == ["[initapp] error: no-such-command-here: command not found"]
 
 
+def test_empty_command_name_is_not_found(start):
+    init = start("")
+    assert init.wait() == 127
+    assert init.stderr() == "[initapp] error: '': command not found\n"
+
+
 @pytest.mark.parametrize("make", ["not_executable", "directory"])
 def test_unexecutable_command_gives_126_and_names_it(start, tmp_path, make):
     target = tmp_path / "target"

@@ -140,3 +140,13 @@ def test_read_only_root_unknown_uid_no_home(init_pyz):
     result = run(script)
     assert result.returncode == 3, result.stderr
     assert result.stderr == b""
+
+
+@pytest.mark.parametrize("env", [{}, {"PATH": "/usr/bin:/bin"}, {"LANG": "C"},
+                                 {"LC_CTYPE": "C.UTF-8"}, {"LC_ALL": "POSIX", "X": "1"}])
+def test_environment_reaches_the_child_unchanged(init_pyz, env):
+    # Python itself adds LC_CTYPE in a C locale (PEP 538); the child must not see it.
+    result = subprocess.run([str(init_pyz), "/usr/bin/env"], env=env, capture_output=True,
+                            text=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert dict(line.split("=", 1) for line in result.stdout.splitlines()) == env
