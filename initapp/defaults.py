@@ -30,6 +30,7 @@ LOG_PREFIX = "[initapp]"
 
 USAGE = """\
 usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
+       init.pyz inspect [--json] [PID]    explain a PID 1 (default 1) from /proc
 
 Run COMMAND as the child of a container init: forward signals to it, reap
 zombies, stop the whole process tree gracefully, and exit with its status.

@@ -85,6 +85,7 @@ class Init:
         self.stdout_path = self.workdir / "init.stdout"
         self.stderr_path = self.workdir / "init.stderr"
         command = [str(argv0 or init_pyz)] + list(args)
+        self.setup = setup
         if setup:  # a shell snippet run first in the namespace, which then execs init.pyz
             command = ["sh", "-c", setup + '\nexec "$@"', "sh"] + command
         if pid1:
@@ -105,8 +106,10 @@ class Init:
         if self.proc.poll() is not None:
             raise AssertionError("unshare ended early: %s" % self.stderr())
         kids = children(self.proc.pid)
+        if not kids:
+            return None
         # With a setup snippet, wait until the shell has exec'd init.pyz.
-        return kids[0] if kids and comm(kids[0]) not in (None, "sh") else None
+        return None if self.setup and comm(kids[0]) in (None, "sh") else kids[0]
 
     def child(self, name=None):
         """The main child's pid, once it runs (and, given name, once it exec'd name)."""

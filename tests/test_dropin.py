@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, alive, children, read_lines, state,
+from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, alive, read_lines, state,
                      wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,41 +1,23 @@
 """init.pyz inspect: what it says about real PID 1s in their own namespaces."""
 
 import json
-import signal
 import subprocess
 import time
 
 import pytest
 
-from support import PYTHON, UNSHARE, CLEAN_ENV, children, state, wait_for
+from support import PYTHON, Init, children, state, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class Namespace:
-    """COMMAND as PID 1 of a new PID namespace; killed by pid afterwards."""
-
-    def __init__(self, command):
-        self.proc = subprocess.Popen(UNSHARE + command, env=CLEAN_ENV, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.pid = wait_for(lambda: (children(self.proc.pid) or [None])[0], what="PID 1")
-
-    def close(self):
-        for pid in (self.pid, self.proc.pid):
-            try:
-                import os
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.proc.wait(timeout=10)
-
-
 @pytest.fixture
-def namespace():
+def namespace(tmp_path):
+    """namespace(COMMAND...) runs COMMAND as PID 1 of a new PID namespace."""
     started = []
 
-    def make(*command):
-        ns = Namespace(list(command))
+    def make(program, *args):
+        ns = Init(program, args, tmp_path)
         started.append(ns)
         return ns
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from support import CLEAN_ENV, PYTHON, TRAP, UNSHARE, alive, children, read_lines, state, \
+from support import CLEAN_ENV, PYTHON, TRAP, UNSHARE, children, read_lines, state, \
     wait_file, wait_for
 
 SOAK = os.environ.get("INITAPP_SOAK") == "1"

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from support import CLEAN_ENV, UNSHARE, children, wait_for
+from support import CLEAN_ENV, UNSHARE, children
 
 pytestmark = pytest.mark.timeout(60)
 
