@@ -292,3 +292,31 @@ def test_broken_stderr_pipe_is_not_forwarded_as_sigpipe(start, box):
     init.signal(signal.SIGUSR2)           # logged, and forwarded: the child dies of it
     assert init.wait() == 128 + signal.SIGUSR2
     assert read_lines(work / "got") == []
+
+
+def test_init_is_never_stopped_by_job_control_signals(start):
+    # Default mode, not PID 1 (where stopping would be possible): SIGTTIN and SIGTTOU
+    # are forwarded (they stop the child) but never stop initapp itself.
+    init = start("sleep", "30", pid1=False)
+    child = init.child("sleep")
+    for signo in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGTSTP):
+        init.signal(signo)
+        wait_for(lambda: state(child) == "T", what="the child stopped")
+        time.sleep(0.1)
+        assert state(init.pid) == "S"
+        os.kill(child, signal.SIGCONT)
+        wait_for(lambda: state(child) == "S", what="the child running")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+def test_subreaper_refusal_is_a_warning_not_an_exit(monkeypatch, capfd):
+    # The kernel refuses PR_SET_CHILD_SUBREAPER in some sandboxes (EPERM); tini dies
+    # there. Faked here: no sandbox at hand refuses it.
+    from initapp import main, subreaper
+
+    monkeypatch.setattr(subreaper, "register", lambda: "Operation not permitted")
+    main.register_subreaper()
+    assert capfd.readouterr().err == (
+        "[initapp] warning: cannot become a child subreaper (Operation not permitted); "
+        "orphans of the workload will not be reaped by initapp\n")
