@@ -119,3 +119,31 @@ def test_under_init_path_tini(images, containers):
     result = podman("run", "--rm", "--init", "--init-path", tini_path(), images["copy"],
                     "sh", "-c", "exit 6", check=False)
     assert result.returncode == 6
+
+
+CLEANUP_APP = """
+import signal, sys, time
+def stop(*args):
+    time.sleep(1.0)
+    print("cleanup done", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_stop_waits_for_the_app_behind_a_shell_wrapper(images, containers):
+    # The headline case: CMD is a shell wrapper; podman stop kills the shell at
+    # once, and the app still finishes its one-second cleanup before the end.
+    containers.append("initapp-wrapper")
+    podman("run", "-d", "--name", "initapp-wrapper", "--systemd=false", images["copy"],
+           "sh", "-c", "python3 -c '%s'; echo wrapper-done" % CLEANUP_APP.replace("'", '"'))
+    wait_ready("initapp-wrapper")
+    began = time.monotonic()
+    podman("stop", "-t", "10", "initapp-wrapper")
+    took = time.monotonic() - began
+    logs = podman("logs", "initapp-wrapper").stdout
+    assert "cleanup done" in logs and "wrapper-done" not in logs
+    assert 0.9 < took < 5.0
+    assert exit_code("initapp-wrapper") == 143   # the shell's own death by SIGTERM
