@@ -22,6 +22,11 @@ def configure(level, format="text", with_time=False):
     verbosity, json_format, timestamps = level, format == "json", with_time
 
 
+def enabled(level):
+    """For messages on the signal loop's path: build them only when they will show."""
+    return level <= verbosity
+
+
 def _now():
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (now % 1 * 1000)

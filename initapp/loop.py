@@ -75,11 +75,14 @@ class Supervisor:
                 self.shutdown.leftovers(skip_pgid=self.stop_pgid)
 
     def reaped(self, pid, status):
-        what = exitcode.describe(status)
         if pid != self.child:
-            report = log.warning if self.config.warn_reap else log.debug
-            report("reaped %d (%s)" % (pid, what), "reaped", pid=pid, status=what)
+            level = log.WARNING if self.config.warn_reap else log.DEBUG
+            if log.enabled(level):
+                what = exitcode.describe(status)
+                report = log.warning if self.config.warn_reap else log.debug
+                report("reaped %d (%s)" % (pid, what), "reaped", pid=pid, status=what)
             return
+        what = exitcode.describe(status)
         self.status = status
         log.info("main child %d %s" % (pid, what), "reaped", pid=pid, status=what, main=True)
         if self.delayed:
@@ -95,8 +98,9 @@ class Supervisor:
             # sent by ourselves. Dropped without a log line: that line would raise
             # another SIGPIPE, and so on forever.
             return
-        log.debug("received %s from pid %d" % (signals.name(signo), sender), "received",
-                  signal=signals.name(signo), sender=sender)
+        if log.enabled(log.DEBUG):
+            log.debug("received %s from pid %d" % (signals.name(signo), sender), "received",
+                      signal=signals.name(signo), sender=sender)
         if self.config.rewrites.get(signo) == 0:
             log.debug("dropping %s (rewritten to 0)" % signals.name(signo))
             return  # dropped altogether: not even a stop signal starts the shutdown
@@ -160,6 +164,8 @@ class Supervisor:
             os.kill(self.me, signals.SIGSTOP)
 
     def _forwarded(self, signo, target, whom, pid):
+        if not log.enabled(log.INFO):
+            return
         name = signals.name(target)
         if target != signo:
             name = "%s as %s" % (signals.name(signo), name)

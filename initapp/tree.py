@@ -129,12 +129,18 @@ class Tree:
     def kill_all(self):
         """SIGKILL the tree. As PID 1 one kill(-1) does it atomically, forks included."""
         if self.pid1 and not self.single_child:
-            try:
-                os.kill(-1, signals.SIGKILL)
-            except OSError:
-                pass
-            return -1
+            return self._signal_namespace(signals.SIGKILL)
         return self.signal_all(signals.SIGKILL)
+
+    def _signal_namespace(self, signo):
+        # kill(-1) reaches every process but ourselves: only ever as PID 1, where
+        # "every process" is this namespace, never the host.
+        assert self.pid1
+        try:
+            os.kill(-1, signo)
+        except OSError:
+            pass
+        return -1
 
     def _signal_child(self, signo):
         try:
@@ -145,11 +151,7 @@ class Tree:
 
     def _signal_without_proc(self, signo):
         if self.pid1:
-            try:
-                os.kill(-1, signo)
-            except OSError:
-                pass
-            return -1
+            return self._signal_namespace(signo)
         try:
             os.killpg(self.child_pid, signo)
         except OSError:
