@@ -8,8 +8,7 @@ items (INITAPP_ENV: one NAME=VALUE per line, since values may hold commas)."""
 import os
 
 from initapp import signals
-from initapp.defaults import (DEFAULT_REWRITES, GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES,
-                              STOP_SIGNAL_NAMES, USAGE)
+from initapp.defaults import GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES, STOP_SIGNAL_NAMES, USAGE
 
 
 class UsageError(Exception):
@@ -37,19 +36,35 @@ class Config:
         self.user = None
         self.workdir = None
         self.env = []
-        self.stop_signals = frozenset(signals.parse(name) for name in STOP_SIGNAL_NAMES)
+        self.stop_signals = set()    # empty: the default set
+        self.force_on_repeat = False
 
     def finish(self):
-        """Defaults that depend on other options."""
-        defaults = dict(DEFAULT_REWRITES)
-        if self.session and not self.single_child:
-            # dumb-init's job control: a stop request stops the whole group.
-            defaults.update((name, "SIGSTOP") for name in JOB_CONTROL_SIGNAL_NAMES)
-        for source, target in defaults.items():
-            self.rewrites.setdefault(signals.parse(source), signals.parse(target))
+        """Defaults that depend on other options; signals keyed by their canonical
+        number (podman's 37 is SIGTERM) so that every lookup agrees."""
         if self.single_child:
             self.pgroup = self.session = False
+        if self.session:
+            # dumb-init's job control: a stop request stops the whole group.
+            for name in JOB_CONTROL_SIGNAL_NAMES:
+                self.rewrites.setdefault(signals.parse(name), signals.SIGSTOP)
+        names = self.stop_signals or {signals.parse(name) for name in STOP_SIGNAL_NAMES}
+        self.stop_signals = frozenset(canonical(signo) for signo in names)
+        self.delays = {canonical(signo): seconds for signo, seconds in self.delays.items()}
+        self.to_all = frozenset(canonical(signo) for signo in self.to_all)
         return self
+
+    def route(self, received):
+        """(key, sent): the canonical signal every option is looked up by, and the
+        signal to deliver (0: drop it). An explicit rewrite of 37 wins over the alias."""
+        key = canonical(received)
+        sent = self.rewrites.get(received if received in self.rewrites else key, key)
+        return key, sent
+
+
+def canonical(signo):
+    """podman's stop signal (37 on every libc) is an alias of SIGTERM."""
+    return signals.SIGTERM if signo == signals.PODMAN_STOP else signo
 
 
 # -- value parsers: each raises ValueError with the reason ------------------------
@@ -183,8 +198,15 @@ OPTIONS = (
     Option("-c", "--single-child", "switch", "single_child",
            "only the direct child: signals go to it alone; when it exits, initapp exits "
            "without signalling or waiting for the rest", switch, "INITAPP_SINGLE_CHILD"),
+    Option(None, "--stop-signal", "list", "stop_signals",
+           "a signal that starts the stop sequence (default TERM; podman's RTMIN+3 "
+           "counts as TERM); repeatable, replaces the default", signals.parse,
+           "INITAPP_STOP_SIGNALS", "SIGNAL"),
+    Option(None, "--force-on-repeat", "switch", "force_on_repeat",
+           "a stop signal repeated during the grace period kills the tree at once",
+           switch, "INITAPP_FORCE_ON_REPEAT"),
     Option("-r", "--rewrite", "list", "rewrites",
-           "forward the first signal as the second; 0 drops it (default RTMIN+3:TERM)",
+           "forward the first signal as the second; 0 drops it",
            rewrite, "INITAPP_REWRITE", "SIGNAL:SIGNAL"),
     Option(None, "--delay", "list", "delays",
            "forward SIGNAL only after SECONDS (e.g. TERM:5 to let a load balancer drain)",
@@ -226,7 +248,9 @@ PEER_VARIABLES = (
     ("TINI_KILL_PROCESS_GROUP", "--pgroup", _tini_switch),
     ("TINI_VERBOSITY", "--verbose",
      lambda text: min(_number(text.strip()), 3) if _number(text.strip()) is not None else None),
-    ("DUMB_INIT_SETSID", "--session", lambda text: text.strip() != "0"),
+    # dumb-init: 1 is its default (setsid) mode, 0 its -c.
+    ("DUMB_INIT_SETSID", "--session", lambda text: True if text.strip() != "0" else None),
+    ("DUMB_INIT_SETSID", "--single-child", lambda text: True if text.strip() == "0" else None),
     ("DUMB_INIT_DEBUG", "--verbose", lambda text: 3 if text.strip() == "1" else None),
 )
 

@@ -18,12 +18,14 @@ KILL_WAIT_SECONDS = 2.0
 # in the meantime (only when initapp is not PID 1 and cannot use kill(-1)).
 KILL_RETRY_SECONDS = 0.05
 
-# Signals that mean "stop the container". SIGRTMIN+3 is podman's stop signal for an
-# entrypoint at /sbin/init (systemd mode); it is handed on as SIGTERM.
-STOP_SIGNAL_NAMES = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGRTMIN+3")
-DEFAULT_REWRITES = {"SIGRTMIN+3": "SIGTERM"}
-# In --session mode (dumb-init's), a terminal's stop request stops the child's group
-# and then initapp itself, so the shell that started initapp regains control.
+# The signals that start the stop sequence (deadline, SIGTERM to what is left, SIGKILL
+# at the deadline): the engines' stop signal only. podman's 37 counts as SIGTERM.
+# Every other signal (INT, QUIT for a thread dump, HUP, ...) is only forwarded: the
+# workload decides what it means. --stop-signal replaces this set.
+STOP_SIGNAL_NAMES = ("SIGTERM",)
+# In --session mode (dumb-init's), a terminal's stop request stops the child's group;
+# with --session or -c initapp then stops itself, so the shell that started it
+# regains control (SIGCONT resumes both).
 JOB_CONTROL_SIGNAL_NAMES = ("SIGTSTP", "SIGTTIN", "SIGTTOU")
 
 LOG_PREFIX = "[initapp]"
@@ -54,6 +56,7 @@ MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the who
                 "only the main child's process group")
 MSG_BAD_USER = "--user: {error}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
+MSG_FORCED = "{signal} again: killing the tree now (--force-on-repeat)"
 MSG_EXIT = "exiting with {code} ({why})"
 MSG_DEADLINE = "grace period of {seconds:g}s is over; killing {what}"
 MSG_GAVE_UP = "processes still alive {seconds:g}s after SIGKILL; exiting without them"

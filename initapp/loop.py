@@ -3,7 +3,7 @@ other process the init answers for are gone."""
 
 import os
 
-from initapp import exitcode, log, signals
+from initapp import exitcode, log, signals, spawn
 from initapp.tree import read_stat
 from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT
 
@@ -43,7 +43,7 @@ class Supervisor:
         return self.config.single_child or not self.children_left or self.shutdown.gave_up
 
     def timeout(self):
-        due = [when - self.clock() for when in self.delayed.values()]
+        due = [when - self.clock() for when, _ in self.delayed.values()]
         step = self.shutdown.timeout()
         if step is not None:
             due.append(step)
@@ -80,7 +80,9 @@ class Supervisor:
             if log.enabled(level):
                 what = exitcode.describe(status)
                 report = log.warning if self.config.warn_reap else log.debug
-                report("reaped %d (%s)" % (pid, what), "reaped", pid=pid, status=what)
+                # tini's wording first: log filters written for it keep matching.
+                report("Reaped zombie process with pid=%d (%s)" % (pid, what), "reaped",
+                       pid=pid, status=what)
             return
         what = exitcode.describe(status)
         self.status = status
@@ -91,67 +93,87 @@ class Supervisor:
             self.delayed.clear()
 
     # -- signals ----------------------------------------------------------------
+    # One route for every signal, keyed from the first step on by its canonical
+    # number, so options that meet (podman's 37 with --delay TERM, -r with -g) agree.
 
-    def on_signal(self, signo, sender):
+    def on_signal(self, received, sender):
         if sender == self.me:
             # The kernel's SIGPIPE for our own write to a broken stderr comes as if
             # sent by ourselves. Dropped without a log line: that line would raise
             # another SIGPIPE, and so on forever.
             return
         if log.enabled(log.DEBUG):
-            log.debug("received %s from pid %d" % (signals.name(signo), sender), "received",
-                      signal=signals.name(signo), sender=sender)
-        if self.config.rewrites.get(signo) == 0:
-            log.debug("dropping %s (rewritten to 0)" % signals.name(signo))
+            log.debug("received %s from pid %d" % (signals.name(received), sender), "received",
+                      signal=signals.name(received), sender=sender)
+        signo, sent = self.config.route(received)
+        if sent == 0:
+            log.debug("dropping %s (rewritten to 0)" % signals.name(received))
             return  # dropped altogether: not even a stop signal starts the shutdown
-        if signo in self.config.stop_signals and not self.shutdown.stop_signal(signo):
+        if signo in self.config.stop_signals and not self.shutdown.stop_signal(
+                signo, self.config.force_on_repeat):
             return
         delay = self.config.delays.get(signo)
         if delay is not None and self.status is None:
-            self.delayed.setdefault(signo, self.clock() + delay)
+            self.delayed.setdefault(signo, (self.clock() + delay, sent))
             log.info("forwarding %s in %gs" % (signals.name(signo), delay), "delayed",
                      signal=signals.name(signo), seconds=delay)
             return
-        self.forward(signo)
+        self.forward(signo, sent)
 
     def on_timer(self):
         now = self.clock()
-        for signo, when in sorted(self.delayed.items(), key=lambda item: item[1]):
+        for signo, (when, sent) in sorted(self.delayed.items(), key=lambda item: item[1][0]):
             if when <= now:
                 del self.delayed[signo]
-                self.forward(signo)
+                self.forward(signo, sent)
         self.shutdown.tick()
 
-    def forward(self, signo):
-        target = self.config.rewrites.get(signo, signo)
+    def forward(self, signo, sent):
+        """Deliver sent (signo after rewrites) to whom signo reaches; a stop signal also
+        continues what it reached that is stopped, and remembers who got SIGTERM."""
         stop = signo in self.config.stop_signals
         if signo in self.config.to_all:
-            count = self.tree.signal_all(target)
-            self.stop_to_all = self.stop_to_all or stop
-            self._forwarded(signo, target, "tree", "(%s processes)" % ("all" if count < 0 else count))
+            count = self.tree.signal_all(sent)
+            if stop:
+                self.tree.continue_stopped()
+                self.stop_to_all = self.stop_to_all or sent == signals.SIGTERM
+            self._forwarded(signo, sent, "tree", "(%s processes)" % ("all" if count < 0 else count))
             return
         if self.status is not None:
             log.debug("not forwarding %s: the main child is gone" % signals.name(signo))
             return
         group = self.config.pgroup or self.config.session
-        if not self.send_to_child(target, group):
+        if not self.send_to_child(sent, group):
             return
-        if stop and group:
-            self.stop_pgid = self.child
-        self._forwarded(signo, target, "group" if group else "child", self.child)
-        if stop and self.tree.proc_usable and self.child_is_stopped():
-            # A stopped process acts on SIGTERM only once continued (as systemd does).
-            self.send_to_child(signals.SIGCONT, group)
-        if self.config.session and signo in _JOB_CONTROL and target == signals.SIGSTOP:
+        self._forwarded(signo, sent, "group" if group else "child", self.child)
+        if stop:
+            if group and sent == signals.SIGTERM:
+                self.stop_pgid = self.child  # the leftovers step need not TERM it again
+            self.continue_stopped(group)
+        if signo in _JOB_CONTROL and (self.config.session or self.config.single_child):
             self.stop_self()
 
     def send_to_child(self, signo, group):
         try:
-            (os.killpg if group else os.kill)(self.child, signo)
+            if group:
+                try:
+                    os.killpg(self.child, signo)
+                    return True
+                except ProcessLookupError:
+                    pass  # --session: the child's setsid() has not run yet; it is alone
+            os.kill(self.child, signo)
             return True
         except OSError as error:
             log.debug("sending %s: %s" % (signals.name(signo), error.strerror))
             return False
+
+    def continue_stopped(self, group):
+        # A stopped process acts on a stop signal only once continued (as systemd
+        # does); only the stopped ones get SIGCONT, the others see nothing extra.
+        if group:
+            self.tree.continue_stopped(self.child)
+        elif self.tree.proc_usable and self.child_is_stopped():
+            self.send_to_child(signals.SIGCONT, False)
 
     def child_is_stopped(self):
         process = read_stat(self.child)
@@ -160,14 +182,18 @@ class Supervisor:
     def stop_self(self):
         # dumb-init's job control: the shell that started initapp sees it stop too.
         # As PID 1 the kernel ignores a SIGSTOP sent to oneself, so this is skipped.
-        if self.me != 1:
-            os.kill(self.me, signals.SIGSTOP)
+        if self.me == 1:
+            return
+        os.kill(self.me, signals.SIGSTOP)
+        # Resumed (the shell's fg): the terminal it handed to initapp's group
+        # belongs to the child's.
+        spawn.give_terminal(self.child)
 
-    def _forwarded(self, signo, target, whom, pid):
+    def _forwarded(self, signo, sent, whom, pid):
         if not log.enabled(log.INFO):
             return
-        name = signals.name(target)
-        if target != signo:
+        name = signals.name(sent)
+        if sent != signo:
             name = "%s as %s" % (signals.name(signo), name)
         log.info("forwarded %s to %s %s" % (name, whom, pid), "forwarded",
-                 signal=signals.name(signo), sent=signals.name(target), to=whom, pid=pid)
+                 signal=signals.name(signo), sent=signals.name(sent), to=whom, pid=pid)

@@ -22,10 +22,12 @@ def main(argv=None):
     if not isinstance(config, cli.Config):
         return config
     log.configure(config.verbosity, config.log_format, config.log_time)
-    launch = plan_launch(config)
+    # Before anything else can raise a signal: releasing the terminal for
+    # --session sends SIGHUP to initapp's own group.
+    inherited = signals.take_over()
+    launch = plan_launch(config, inherited)
     if launch is None:
         return EXIT_USAGE
-    launch.inherited = signals.take_over()
     pid1 = os.getpid() == 1
     set_parent_death_signal(config)
     if not pid1:
@@ -61,7 +63,7 @@ def parse_arguments(argv):
     return config
 
 
-def plan_launch(config):
+def plan_launch(config, inherited):
     """What the child needs, or None after a one-line error (a bad --user)."""
     spawn.undo_locale_coercion()
     credentials, env_changes = None, {}
@@ -76,7 +78,7 @@ def plan_launch(config):
     foreground = spawn.owns_terminal()
     if foreground and config.session:
         spawn.release_terminal()
-    return spawn.Launch(config.command, None, foreground, config.session, credentials,
+    return spawn.Launch(config.command, inherited, foreground, config.session, credentials,
                         config.workdir, env_changes)
 
 

@@ -7,10 +7,12 @@
    |-- t=grace  SIGKILL to every process left, then reap
    `-- t=grace+KILL_WAIT  give up on processes that cannot die (uninterruptible)
 
-A second stop signal during the grace period forces: SIGKILL at once."""
+With --force-on-repeat, a second stop signal during the grace period forces:
+SIGKILL at once. Without it (the default) a repeated stop signal is only forwarded."""
 
 from initapp import log, signals
-from initapp.defaults import KILL_RETRY_SECONDS, KILL_WAIT_SECONDS, MSG_DEADLINE, MSG_GAVE_UP
+from initapp.defaults import (KILL_RETRY_SECONDS, KILL_WAIT_SECONDS, MSG_DEADLINE, MSG_FORCED,
+                              MSG_GAVE_UP)
 
 
 class Shutdown:
@@ -32,12 +34,12 @@ class Shutdown:
             self.deadline = self.clock() + self.grace
             log.info("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
 
-    def stop_signal(self, signo):
+    def stop_signal(self, signo, force_on_repeat=False):
         """A stop signal arrived. Returns False when it forced the end instead of
-        being handed on (the second one during the grace period)."""
+        being handed on (a repeat during the grace period, with force_on_repeat)."""
         self.stop_signals += 1
-        if self.stop_signals > 1:
-            log.info("%s again: killing the tree now" % signals.name(signo))
+        if self.stop_signals > 1 and force_on_repeat:
+            log.info(MSG_FORCED.format(signal=signals.name(signo)))
             self.deadline = self.clock()
             self.kill()
             return False

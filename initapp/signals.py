@@ -17,8 +17,16 @@ SIGHUP = _sig.SIGHUP
 SIGSTOP = _sig.SIGSTOP
 SIGKILL = _sig.SIGKILL
 SIGTERM = _sig.SIGTERM
-SIGRTMIN = _sig.SIGRTMIN
-SIGRTMAX = _sig.SIGRTMAX
+SIGTSTP = _sig.SIGTSTP
+
+# Real-time signals are named as the kernel and the engines number them (Docker,
+# podman, systemd: RTMIN is 34, RTMAX 64), not by the C library's SIGRTMIN, which is
+# 35 on musl: engines send raw numbers, so RTMIN+3 must mean 37 on every libc.
+SIGRTMIN = 34
+SIGRTMAX = 64
+# podman's stop signal for an entrypoint at /sbin/init (its systemd mode), and
+# systemd's: the number 37 on every libc. initapp treats it as SIGTERM.
+PODMAN_STOP = SIGRTMIN + 3
 
 # Every signal the init can block and receive. KILL and STOP cannot be caught.
 CATCHABLE = frozenset(_sig.valid_signals()) - {_sig.SIGKILL, _sig.SIGSTOP}
@@ -31,7 +39,7 @@ PYTHON_IGNORED = frozenset((_sig.SIGPIPE, getattr(_sig, "SIGXFSZ", _sig.SIGPIPE)
 def _name_table():
     table = {}
     for name in dir(_sig):
-        if name.startswith("SIG") and not name.startswith("SIG_") and name[3:].isalnum():
+        if name.startswith("SIG") and not name.startswith(("SIG_", "SIGRT")) and name[3:].isalnum():
             table.setdefault(getattr(_sig, name), name)
     # Prefer the common spelling where Linux has aliases.
     for name in ("SIGABRT", "SIGCHLD", "SIGIO", "SIGSYS"):
@@ -51,8 +59,10 @@ def name(signo):
     """SIGTERM, SIGRTMIN+3, or the number for a signal without a name."""
     if signo in _NAMES:
         return _NAMES[signo]
-    if SIGRTMIN <= signo <= SIGRTMAX:
+    if SIGRTMIN < signo <= SIGRTMAX:
         return "SIGRTMIN+%d" % (signo - SIGRTMIN)
+    if signo == SIGRTMIN:
+        return "SIGRTMIN"
     return str(signo)
 
 

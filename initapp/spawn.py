@@ -10,6 +10,8 @@ from initapp.defaults import (EXIT_CANNOT_EXEC, EXIT_INTERNAL, EXIT_NOT_FOUND,
                               MSG_CANNOT_EXEC, MSG_NOT_FOUND, MSG_SETUP_FAILED)
 
 _NOT_FOUND_ERRNOS = (errno.ENOENT, errno.ENOTDIR)
+# What runs an executable file without a #! line (POSIX execvp's fallback).
+SCRIPT_SHELL = "/bin/sh"
 
 
 class Launch:
@@ -49,6 +51,16 @@ def owns_terminal():
         return os.tcgetpgrp(0) == os.getpgrp()
     except OSError:
         return False
+
+
+def give_terminal(pgid):
+    """After initapp was resumed with the terminal (a shell's fg): hand it back to
+    the child's group, which is the one reading from it."""
+    if owns_terminal():
+        try:
+            os.tcsetpgrp(0, pgid)
+        except OSError as error:
+            log.debug("cannot hand the terminal to the child: %s" % error.strerror)
 
 
 def release_terminal():
@@ -127,6 +139,39 @@ def _step(what, function, argument):
         raise OSError(error.errno, error.strerror, what) from None
 
 
+def _execute(argv, env):
+    """execvp as glibc's: search PATH, and run an executable file the kernel cannot
+    exec (a script without a #! line, ENOEXEC) with /bin/sh, as tini, dumb-init and
+    catatonit do through execvp. Raises the error to report when nothing ran."""
+    command = argv[0]
+    if not command:
+        raise ValueError("empty command name")
+    env = os.environb if env is None else env
+    if "/" in command:
+        paths = [command]
+    else:
+        paths = [os.path.join(directory or ".", command) for directory in os.get_exec_path(env)]
+    found = None
+    for path in paths:
+        try:
+            os.execve(path, argv, env)
+        except OSError as error:
+            if error.errno == errno.ENOEXEC:
+                _execute_script(path, argv, env)
+                raise  # no shell to run it with (distroless): "Exec format error"
+            if error.errno not in _NOT_FOUND_ERRNOS and found is None:
+                found = error  # e.g. EACCES: remember it, look further (glibc does)
+            last = error
+    raise found or last
+
+
+def _execute_script(path, argv, env):
+    try:
+        os.execve(SCRIPT_SHELL, [SCRIPT_SHELL, path] + list(argv[1:]), env)
+    except OSError:
+        pass
+
+
 def _exec_child(launch):
     code, command = EXIT_INTERNAL, launch.argv[0]
     try:
@@ -136,11 +181,8 @@ def _exec_child(launch):
             log.error(MSG_SETUP_FAILED.format(cmd=command, error=error.strerror,
                                               what=error.filename or "process setup"))
             return
-        env = _environment(launch)
         try:
-            if env is None:
-                os.execvp(command, launch.argv)
-            os.execvpe(command, launch.argv, env)
+            _execute(launch.argv, _environment(launch))
         except ValueError:  # an empty command name: nothing can be found by it
             code = EXIT_NOT_FOUND
             log.error(MSG_NOT_FOUND.format(cmd=repr(command)))

@@ -126,6 +126,28 @@ class Tree:
                 count += 1
         return count
 
+    def continue_stopped(self, pgid=None):
+        """SIGCONT to the stopped members of the tree (of group pgid only, if given).
+        Without a usable /proc the stopped ones cannot be told: all get it."""
+        if self.single_child:
+            process = read_stat(self.child_pid)
+            stopped = process is not None and process.state in ("T", "t")
+            return self._signal_child(signals.SIGCONT) if stopped else 0
+        if not self.proc_usable:
+            if pgid is None:
+                return self._signal_without_proc(signals.SIGCONT)
+            try:
+                os.killpg(pgid, signals.SIGCONT)
+            except OSError:
+                pass
+            return -1
+        count = 0
+        for process in members(self.pid1):
+            if process.state in ("T", "t") and pgid in (None, process.pgid) \
+                    and send(process, signals.SIGCONT):
+                count += 1
+        return count
+
     def kill_all(self):
         """SIGKILL the tree. As PID 1 one kill(-1) does it atomically, forks included."""
         if self.pid1 and not self.single_child:

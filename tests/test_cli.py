@@ -56,7 +56,7 @@ def test_lists_and_pairs():
     assert config.to_all == {signal.SIGHUP}
     assert config.rewrites[signal.SIGUSR1] == 0
     assert config.rewrites[signal.SIGINT] == signal.SIGTERM
-    assert config.rewrites[signal.SIGRTMIN + 3] == signal.SIGTERM  # the default stays
+    assert config.route(37) == (signal.SIGTERM, signal.SIGTERM)  # podman's stop is TERM
 
 
 def test_environment_and_precedence():
@@ -143,7 +143,8 @@ def test_every_option_has_a_variable_or_is_an_action():
         assert option.variable or option.kind == "action" or option.long == "--subreaper"
         if option.variable:
             assert option.variable == "INITAPP_" + option.long[2:].upper().replace("-", "_") \
-                or option.variable in ("INITAPP_VERBOSITY", "INITAPP_SUCCESS_CODES")
+                or option.variable in ("INITAPP_VERBOSITY", "INITAPP_SUCCESS_CODES",
+                                    "INITAPP_STOP_SIGNALS")
 
 
 @pytest.mark.parametrize("argv, message", [

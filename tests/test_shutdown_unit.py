@@ -66,8 +66,10 @@ def test_kill_at_deadline_then_retry_then_give_up(seq):
     assert shutdown.gave_up
 
 
-def test_second_stop_signal_forces(seq):
+def test_second_stop_signal_forces_only_when_asked(seq):
     shutdown, _ = seq
-    shutdown.stop_signal(signals.SIGTERM)
-    assert shutdown.stop_signal(signals.SIGTERM) is False
+    assert shutdown.stop_signal(signals.SIGTERM) is True
+    assert shutdown.stop_signal(signals.SIGTERM) is True   # the default: forwarded again
+    assert shutdown.tree.sent == []
+    assert shutdown.stop_signal(signals.SIGTERM, force_on_repeat=True) is False
     assert shutdown.tree.sent == [(signals.SIGKILL, None)]
