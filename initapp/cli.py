@@ -50,8 +50,13 @@ class Config:
                 self.rewrites.setdefault(signals.parse(name), signals.SIGSTOP)
         names = self.stop_signals or {signals.parse(name) for name in STOP_SIGNAL_NAMES}
         self.stop_signals = frozenset(canonical(signo) for signo in names)
-        self.delays = {canonical(signo): seconds for signo, seconds in self.delays.items()}
         self.to_all = frozenset(canonical(signo) for signo in self.to_all)
+        delays = {}
+        for signo, seconds in sorted(self.delays.items()):
+            if delays.setdefault(canonical(signo), seconds) != seconds:
+                raise UsageError("--delay: two delays for SIGTERM (RTMIN+3, podman's 37, "
+                                 "is SIGTERM)")
+        self.delays = delays
         return self
 
     def route(self, received):
@@ -79,11 +84,22 @@ def seconds(text):
     return value
 
 
+def forwardable(text):
+    """A signal initapp can receive and forward (for the options keyed by one)."""
+    signo = signals.parse(text)
+    if signo in (signals.SIGKILL, signals.SIGSTOP):
+        raise ValueError("%s cannot be caught, so initapp never receives it: %r"
+                         % (signals.name(signo), text))
+    if signo == signals.SIGCHLD:
+        raise ValueError("SIGCHLD is initapp's own (it is never forwarded): %r" % text)
+    return signo
+
+
 def _pair(text, right_parser):
     left, sep, right = text.partition(":")
     if not sep:
         raise ValueError("expected SIGNAL:VALUE, got %r" % text)
-    return signals.parse(left), right_parser(right)
+    return forwardable(left), right_parser(right)
 
 
 def rewrite(text):
@@ -173,6 +189,15 @@ class Option:
                 target.append(value)
         else:
             setattr(config, self.attr, value)
+            if value is True:
+                # Modes that exclude each other: the one set last (the higher
+                # precedence: flag over variable over peer variable) wins.
+                for other in EXCLUSIVE.get(self.attr, ()):
+                    setattr(config, other, False)
+
+
+EXCLUSIVE = {"single_child": ("session", "pgroup"), "session": ("single_child",),
+             "pgroup": ("single_child",)}
 
 
 OPTIONS = (
@@ -200,7 +225,7 @@ OPTIONS = (
            "without signalling or waiting for the rest", switch, "INITAPP_SINGLE_CHILD"),
     Option(None, "--stop-signal", "list", "stop_signals",
            "a signal that starts the stop sequence (default TERM; podman's RTMIN+3 "
-           "counts as TERM); repeatable, replaces the default", signals.parse,
+           "counts as TERM); repeatable, replaces the default", forwardable,
            "INITAPP_STOP_SIGNALS", "SIGNAL"),
     Option(None, "--force-on-repeat", "switch", "force_on_repeat",
            "a stop signal repeated during the grace period kills the tree at once",
@@ -213,7 +238,7 @@ OPTIONS = (
            delay, "INITAPP_DELAY", "SIGNAL:SECONDS"),
     Option(None, "--to-all", "list", "to_all",
            "forward SIGNAL to every process of the tree (e.g. HUP to reload daemons)",
-           signals.parse, "INITAPP_TO_ALL", "SIGNAL"),
+           forwardable, "INITAPP_TO_ALL", "SIGNAL"),
     Option("-e", "--success-code", "list", "success_codes",
            "exit 0 when the child exits with CODE (e.g. 143 for a JVM); repeatable",
            exit_code, "INITAPP_SUCCESS_CODES", "CODE"),

@@ -4,7 +4,6 @@ other process the init answers for are gone."""
 import os
 
 from initapp import exitcode, log, signals, spawn
-from initapp.tree import read_stat
 from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
@@ -20,10 +19,11 @@ class Supervisor:
         self.me = os.getpid()
         self.status = None         # the main child's wait status, once reaped
         self.children_left = True
-        self.delayed = {}          # signo -> when to forward it (coalesced, like the kernel)
+        self.delayed = {}          # (signo, sent) -> when to forward it (coalesced, like the kernel)
         self.stop_pgid = None      # the group a stop signal already went to
         self.stop_to_all = False   # a stop signal already went to the whole tree
         self.leftovers_told = False
+        self.foreground = False    # the child's group got initapp's terminal (not --session)
 
     def run(self):
         self.reap()
@@ -32,7 +32,7 @@ class Supervisor:
             if info is None:
                 self.on_timer()
             elif info.si_signo == signals.SIGCHLD:
-                self.reap()
+                self.on_child_event(info)
             else:
                 self.on_signal(info.si_signo, info.si_pid)
         return self.exit_code()
@@ -43,7 +43,7 @@ class Supervisor:
         return self.config.single_child or not self.children_left or self.shutdown.gave_up
 
     def timeout(self):
-        due = [when - self.clock() for when, _ in self.delayed.values()]
+        due = [when - self.clock() for when in self.delayed.values()]
         step = self.shutdown.timeout()
         if step is not None:
             due.append(step)
@@ -58,6 +58,12 @@ class Supervisor:
         return code
 
     # -- children ---------------------------------------------------------------
+
+    def on_child_event(self, info):
+        if info.si_code == os.CLD_STOPPED and info.si_pid == self.child \
+                and info.si_status in _JOB_CONTROL and self.foreground:
+            self.suspend_with_child()
+        self.reap()
 
     def reap(self):
         while True:
@@ -89,7 +95,7 @@ class Supervisor:
         log.info("main child %d %s" % (pid, what), "reaped", pid=pid, status=what, main=True)
         if self.delayed:
             log.info("dropping delayed %s: the main child is gone"
-                     % ", ".join(signals.name(signo) for signo in self.delayed))
+                     % ", ".join(signals.name(signo) for signo, _ in self.delayed))
             self.delayed.clear()
 
     # -- signals ----------------------------------------------------------------
@@ -114,7 +120,7 @@ class Supervisor:
             return
         delay = self.config.delays.get(signo)
         if delay is not None and self.status is None:
-            self.delayed.setdefault(signo, (self.clock() + delay, sent))
+            self.delayed.setdefault((signo, sent), self.clock() + delay)
             log.info("forwarding %s in %gs" % (signals.name(signo), delay), "delayed",
                      signal=signals.name(signo), seconds=delay)
             return
@@ -122,9 +128,9 @@ class Supervisor:
 
     def on_timer(self):
         now = self.clock()
-        for signo, (when, sent) in sorted(self.delayed.items(), key=lambda item: item[1][0]):
+        for (signo, sent), when in sorted(self.delayed.items(), key=lambda item: item[1]):
             if when <= now:
-                del self.delayed[signo]
+                del self.delayed[signo, sent]
                 self.forward(signo, sent)
         self.shutdown.tick()
 
@@ -172,22 +178,26 @@ class Supervisor:
         # does); only the stopped ones get SIGCONT, the others see nothing extra.
         if group:
             self.tree.continue_stopped(self.child)
-        elif self.tree.proc_usable and self.child_is_stopped():
+        elif self.tree.stopped(self.child) is not False:  # stopped, or no /proc to tell
             self.send_to_child(signals.SIGCONT, False)
 
-    def child_is_stopped(self):
-        process = read_stat(self.child)
-        return process is not None and process.state in ("T", "t")
-
     def stop_self(self):
-        # dumb-init's job control: the shell that started initapp sees it stop too.
-        # As PID 1 the kernel ignores a SIGSTOP sent to oneself, so this is skipped.
+        """dumb-init's job control: the shell that started initapp sees it stop too,
+        and regains the terminal. Returns once resumed (the shell's fg). As PID 1
+        the kernel ignores a SIGSTOP sent to oneself, so this is skipped."""
         if self.me == 1:
-            return
+            return False
         os.kill(self.me, signals.SIGSTOP)
-        # Resumed (the shell's fg): the terminal it handed to initapp's group
-        # belongs to the child's.
+        # The terminal the shell handed to initapp's group belongs to the child's.
         spawn.give_terminal(self.child)
+        return True
+
+    def suspend_with_child(self):
+        # Ctrl-Z on the terminal stopped the child's group, which holds the
+        # terminal; initapp, in another group, would keep the shell that started
+        # it waiting on a terminal nobody reads. Stop too; on fg, continue them.
+        if self.stop_self():
+            self.send_to_child(signals.SIGCONT, True)
 
     def _forwarded(self, signo, sent, whom, pid):
         if not log.enabled(log.INFO):

@@ -37,7 +37,7 @@ def main(argv=None):
         return EXIT_INTERNAL
     close_inherited_fds()
     os.chdir("/")  # do not pin the workload's directory or its mount
-    return supervise(config, child, pid1)
+    return supervise(config, child, pid1, launch.foreground and not config.session)
 
 
 def parse_arguments(argv):
@@ -123,7 +123,9 @@ def close_inherited_fds():
                 pass  # the directory listing's own fd, already closed
 
 
-def supervise(config, child, pid1):
+def supervise(config, child, pid1, foreground):
     tree = Tree(pid1, child, config.single_child)
     shutdown = Shutdown(config.grace, tree, time.monotonic)
-    return Supervisor(config, child, tree, shutdown, time.monotonic).run()
+    supervisor = Supervisor(config, child, tree, shutdown, time.monotonic)
+    supervisor.foreground = foreground
+    return supervisor.run()

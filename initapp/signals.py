@@ -59,10 +59,13 @@ def name(signo):
     """SIGTERM, SIGRTMIN+3, or the number for a signal without a name."""
     if signo in _NAMES:
         return _NAMES[signo]
-    if SIGRTMIN < signo <= SIGRTMAX:
+    # The engines' names: RTMIN, RTMIN+1 .. RTMIN+15, RTMAX-14 .. RTMAX-1, RTMAX.
+    if signo == SIGRTMIN or signo == SIGRTMAX:
+        return "SIGRTMIN" if signo == SIGRTMIN else "SIGRTMAX"
+    if SIGRTMIN < signo <= SIGRTMIN + 15:
         return "SIGRTMIN+%d" % (signo - SIGRTMIN)
-    if signo == SIGRTMIN:
-        return "SIGRTMIN"
+    if SIGRTMIN + 15 < signo < SIGRTMAX:
+        return "SIGRTMAX-%d" % (SIGRTMAX - signo)
     return str(signo)
 
 

@@ -10,6 +10,9 @@ from initapp.defaults import (EXIT_CANNOT_EXEC, EXIT_INTERNAL, EXIT_NOT_FOUND,
                               MSG_CANNOT_EXEC, MSG_NOT_FOUND, MSG_SETUP_FAILED)
 
 _NOT_FOUND_ERRNOS = (errno.ENOENT, errno.ENOTDIR)
+# Errors after which execvp looks in the next PATH entry (glibc's list).
+_SEARCH_ON_ERRNOS = (errno.EACCES, errno.ENOENT, errno.ENOTDIR, errno.ESTALE, errno.ENODEV,
+                     errno.ETIMEDOUT)
 # What runs an executable file without a #! line (POSIX execvp's fallback).
 SCRIPT_SHELL = "/bin/sh"
 
@@ -140,36 +143,40 @@ def _step(what, function, argument):
 
 
 def _execute(argv, env):
-    """execvp as glibc's: search PATH, and run an executable file the kernel cannot
-    exec (a script without a #! line, ENOEXEC) with /bin/sh, as tini, dumb-init and
-    catatonit do through execvp. Raises the error to report when nothing ran."""
+    """execvp as glibc's, which tini, dumb-init and catatonit use: search PATH, run
+    an executable file the kernel cannot exec (no #! line: ENOEXEC) with /bin/sh,
+    go on past entries that are missing or not permitted, stop at any other error.
+    Raises the error to report when nothing ran."""
     command = argv[0]
     if not command:
         raise ValueError("empty command name")
     env = os.environb if env is None else env
     if "/" in command:
         paths = [command]
-    else:
-        paths = [os.path.join(directory or ".", command) for directory in os.get_exec_path(env)]
-    found = None
+    else:  # an empty PATH entry is the current directory
+        paths = [os.path.join(entry, command) if entry else command
+                 for entry in os.get_exec_path(env)]
+    denied = None
     for path in paths:
         try:
             os.execve(path, argv, env)
         except OSError as error:
             if error.errno == errno.ENOEXEC:
-                _execute_script(path, argv, env)
-                raise  # no shell to run it with (distroless): "Exec format error"
-            if error.errno not in _NOT_FOUND_ERRNOS and found is None:
-                found = error  # e.g. EACCES: remember it, look further (glibc does)
-            last = error
-    raise found or last
+                _execute_script(path, argv, env)  # returns only without a shell
+                denied = denied or error
+            elif error.errno in _SEARCH_ON_ERRNOS:
+                denied = denied or (error if error.errno == errno.EACCES else None)
+                last = error
+            else:
+                raise
+    raise denied or last
 
 
 def _execute_script(path, argv, env):
     try:
         os.execve(SCRIPT_SHELL, [SCRIPT_SHELL, path] + list(argv[1:]), env)
     except OSError:
-        pass
+        pass  # no shell (distroless): look further on PATH, as glibc does
 
 
 def _exec_child(launch):

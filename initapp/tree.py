@@ -126,13 +126,18 @@ class Tree:
                 count += 1
         return count
 
+    def stopped(self, pid):
+        """True or False for a process of the tree; None when /proc cannot tell."""
+        if not self.proc_usable:
+            return None
+        process = read_stat(pid)
+        return process is not None and process.state in ("T", "t")
+
     def continue_stopped(self, pgid=None):
         """SIGCONT to the stopped members of the tree (of group pgid only, if given).
         Without a usable /proc the stopped ones cannot be told: all get it."""
         if self.single_child:
-            process = read_stat(self.child_pid)
-            stopped = process is not None and process.state in ("T", "t")
-            return self._signal_child(signals.SIGCONT) if stopped else 0
+            return self._signal_child(signals.SIGCONT) if self.stopped(self.child_pid) else 0
         if not self.proc_usable:
             if pgid is None:
                 return self._signal_without_proc(signals.SIGCONT)

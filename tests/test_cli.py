@@ -1,5 +1,6 @@
 """The command line: unit tests of the parser, and the built init.pyz's answers."""
 
+import re
 import signal
 import subprocess
 
@@ -159,3 +160,32 @@ def test_more_bad_values(argv, message):
     with pytest.raises(cli.UsageError) as error:
         cli.parse(argv, {})
     assert str(error.value) == message
+
+
+def test_exclusive_modes_follow_precedence():
+    # DUMB_INIT_SETSID=0 is -c, but a flag or an INITAPP_* variable set later wins.
+    assert parse("x", DUMB_INIT_SETSID="0").single_child is True
+    config = parse("--session", "x", DUMB_INIT_SETSID="0")
+    assert (config.session, config.single_child) == (True, False)
+    config = parse("x", DUMB_INIT_SETSID="0", INITAPP_PGROUP="1")
+    assert (config.pgroup, config.single_child) == (True, False)
+    config = parse("-g", "-c", "x")
+    assert (config.pgroup, config.single_child) == (False, True)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--stop-signal", "KILL"], "--stop-signal: SIGKILL cannot be caught"),
+    (["--to-all", "STOP"], "--to-all: SIGSTOP cannot be caught"),
+    (["--delay", "CHLD:1"], "--delay: SIGCHLD is initapp's own"),
+    (["-r", "KILL:TERM"], "-r: SIGKILL cannot be caught"),
+    (["--delay", "TERM:5", "--delay", "RTMIN+3:1"], "--delay: two delays for SIGTERM"),
+])
+def test_signals_initapp_cannot_act_on_are_usage_errors(argv, message):
+    with pytest.raises(cli.UsageError, match="^" + re.escape(message)):
+        parse(*argv, "x")
+
+
+def test_realtime_names_are_the_engines():
+    assert [signals.name(n) for n in (34, 37, 49, 50, 64)] == [
+        "SIGRTMIN", "SIGRTMIN+3", "SIGRTMIN+15", "SIGRTMAX-14", "SIGRTMAX"]
+    assert all(signals.parse(signals.name(n)) == n for n in range(34, 65))

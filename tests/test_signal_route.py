@@ -120,6 +120,19 @@ def test_rewrites_apply_to_podman_stop_signal(start, box, rewrite, sent):
     assert got(work) == ["SIG" + sent]
 
 
+def test_delayed_signals_keep_what_each_becomes(start, box):
+    # 37 rewritten explicitly and SIGTERM are one key for --delay, but two signals.
+    work = box()
+    init = start("-r", "RTMIN+3:USR1", "--delay", "TERM:0.5", *TRAP, str(work), "--keep",
+                 "--handle", "USR1", "TERM")
+    wait_file(work / "ready")
+    init.signal(PODMAN_STOP)
+    init.signal(signal.SIGTERM)
+    wait_for(lambda: len(got(work)) == 2, what="both signals at the app")
+    assert sorted(got(work)) == ["SIGTERM", "SIGUSR1"]
+    init.signal(signal.SIGKILL)
+
+
 # The main child starts a daemon in its own session that handles TERM, then
 # becomes a workload that handles TERM too.
 DAEMON = """
@@ -157,6 +170,35 @@ def test_session_mode_as_session_leader_on_a_terminal(init_pyz):
         terminal.read_until("JOBS-42")
         terminal.send("exit 0\n")
         assert terminal.proc.wait(timeout=10) == 0
+    finally:
+        terminal.close()
+
+
+@pytest.mark.parametrize("mode", [[], ["-c"], ["-g"]])
+def test_ctrl_z_on_a_terminal_gives_the_shell_back(init_pyz, mode):
+    # Not PID 1, started from an interactive shell: Ctrl-Z stops the child's group
+    # (which holds the terminal); initapp stops too, so the shell gets the terminal
+    # back; fg continues both and hands the terminal to the child again.
+    terminal = Terminal(["bash", "--norc", "--noprofile", "-i"])
+    try:
+        terminal.read_until(PROMPT)
+        terminal.send(" ".join([str(init_pyz)] + mode + ["cat"]) + "\n")
+        time.sleep(1.0)
+        terminal.send("\x1a")
+        terminal.read_until("Stopped")
+        terminal.read_until(PROMPT)
+        terminal.send("echo BACK-$((6*7))\n")
+        terminal.read_until("BACK-42")
+        terminal.read_until(PROMPT)
+        terminal.send("fg\n")
+        time.sleep(0.5)
+        terminal.send("typed-after-fg\n")
+        terminal.read_until("typed-after-fg")   # the terminal's echo
+        terminal.read_until("typed-after-fg")   # cat's copy: it reads the terminal again
+        terminal.send("\x04")                   # end of input: cat, then initapp, exit 0
+        terminal.read_until(PROMPT)
+        terminal.send("echo CODE-$?\n")
+        terminal.read_until("CODE-0")
     finally:
         terminal.close()
 
