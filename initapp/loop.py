@@ -60,7 +60,7 @@ class Supervisor:
     # -- children ---------------------------------------------------------------
 
     def on_child_event(self, info):
-        if info.si_code == os.CLD_STOPPED and info.si_pid == self.child \
+        if info.si_code == signals.CLD_STOPPED and info.si_pid == self.child \
                 and info.si_status in _JOB_CONTROL and self.foreground:
             self.suspend_with_child()
         self.reap()
