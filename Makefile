@@ -14,8 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# dist/init.pyz for the python:* images (/usr/local/bin/python3), dist/init-usr-bin.pyz
+# for a distribution's packaged Python (/usr/bin/python3); the same bytecode in both.
 build: venv
 	PYTHON=$(PYTHON) ./build.sh
+	PYTHON=$(PYTHON) ./build.sh --python /usr/bin/python3 --output dist/init-usr-bin.pyz
 
 # Build init.pyz and run it as PID 1 of a new PID namespace on a small demo.
 demo: build

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Build init.pyz: shiv packs the initapp package, then tools/finish_pyz.py gives
-# it a __main__ that runs from inside the archive (no extraction to disk).
+# Build init.pyz: shiv packs the initapp package, every CPython 3.8+ found here
+# compiles it (one set of bytecode per version), then tools/finish_pyz.py gives
+# the archive a __main__ that runs from inside it (no extraction to disk) and
+# imports the running version's set, or the source when it has none.
 #
-#   ./build.sh [--python INTERPRETER] [--output FILE]
+#   ./build.sh [--python INTERPRETER] [--output FILE] [--compile-with PYTHON]...
 #
 # --python: the interpreter named in the shebang, run with -IS (isolated, no
 #   site). Default /usr/local/bin/python3, as in the official python:*-slim
 #   images; use /usr/bin/python3 for Debian's or Alpine's packaged Python.
+# --compile-with: compile with these Pythons only (repeatable). By default with
+#   every python3.N (N >= 8) found: the shebang's interpreter, /usr/local/bin,
+#   /usr/bin, pyenv's versions, then PATH (not pyenv's shims); one per version.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")" && pwd)
 interpreter=/usr/local/bin/python3
 output="$root/dist/init.pyz"
+named=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --python) interpreter=${2:?--python needs a path}; shift 2 ;;
     --output) output=${2:?--output needs a path}; shift 2 ;;
+    --compile-with) named+=("${2:?--compile-with needs a path}"); shift 2 ;;
     *) echo "build.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -25,19 +32,53 @@ if [[ ! -x $shiv ]]; then
   exit 1
 fi
 
+# Candidate compilers, in order of preference: the first of each version wins.
+found_pythons() {
+  local dir candidate
+  [[ -x $interpreter ]] && echo "$interpreter"
+  local dirs=(/usr/local/bin /usr/bin)
+  mapfile -t -O ${#dirs[@]} dirs < <(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin 2>/dev/null | sort -V)
+  IFS=: read -ra path_dirs <<< "${PATH:-}"
+  for dir in "${dirs[@]}" "${path_dirs[@]}"; do
+    [[ $dir == */shims ]] && continue  # pyenv's shims: slow, and may name no real version
+    for candidate in "$dir"/python3.*; do
+      [[ $candidate =~ /python3\.[0-9]+$ && -x $candidate ]] && echo "$candidate"
+    done
+  done
+  return 0
+}
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/site-packages" "$(dirname "$output")"
+mkdir -p "$work/site-packages" "$work/sets" "$(dirname "$output")"
 # Only the runtime package goes in, without caches.
 tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' -cf - initapp | tar -C "$work/site-packages" -xf -
 "$shiv" --reproducible --site-packages "$work/site-packages" \
   -e initapp.main:main -p "$interpreter -IS" -o "$work/shiv.pyz" >/dev/null
-# The .pyc files are compiled by the shebang's interpreter when this machine has
-# it, so they match the Python that will run them; otherwise by the build's.
+
+if [[ ${#named[@]} -gt 0 ]]; then candidates=("${named[@]}"); else mapfile -t candidates < <(found_pythons); fi
+covered=()
+for python in "${candidates[@]}"; do
+  if ! "$python" -IS -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null; then
+    if [[ ${#named[@]} -gt 0 ]]; then
+      echo "build.sh: $python: not a Python 3.8 or newer" >&2
+      exit 2
+    fi
+    continue
+  fi
+  rm -rf "$work/new"
+  # A source this version cannot compile fails the build here.
+  compiled=$("$python" -IS "$root/tools/compile_set.py" "$work/site-packages" "$work/new")
+  tag=${compiled%% *}
+  [[ -e $work/sets/$tag ]] && continue  # this version has its set already
+  mv "$work/new/$tag" "$work/sets/$tag"
+  covered+=("${compiled#* } ($python)")
+done
+
 finisher=${PYTHON:-python3}
-if [[ -x $interpreter ]] && "$interpreter" -c 'import sys; sys.exit(sys.version_info < (3, 8))'; then
-  finisher=$interpreter
-fi
 "$finisher" -IS "$root/tools/finish_pyz.py" "$work/shiv.pyz" "$output" \
-  "$interpreter -IS" initapp.main:main
+  "$interpreter -IS" initapp.main:main "$work/sets"
+echo "bytecode for CPython:"
+printf '  %s\n' "${covered[@]:-none}" | sort -V
+echo "any other version imports the source"
 echo "built $output (#!$interpreter -IS)"

@@ -17,12 +17,41 @@ UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
 
 
-def build(output, interpreter=INIT_PYTHON, root=ROOT):
+def build(output, interpreter=INIT_PYTHON, root=ROOT, compile_with=()):
     """Build init.pyz with root's build.sh, using the shiv of the running venv."""
+    return build_reporting(output, interpreter, root, compile_with)[0]
+
+
+def build_reporting(output, interpreter=INIT_PYTHON, root=ROOT, compile_with=()):
+    """build(), and what build.sh printed (which versions got their bytecode)."""
     env = dict(os.environ, SHIV=str(Path(sys.executable).parent / "shiv"), PYTHON=sys.executable)
-    subprocess.run([str(Path(root) / "build.sh"), "--python", interpreter, "--output", str(output)],
-                   check=True, env=env, stdout=subprocess.DEVNULL, timeout=120)
-    return Path(output)
+    command = [str(Path(root) / "build.sh"), "--python", interpreter, "--output", str(output)]
+    for python in compile_with:
+        command += ["--compile-with", python]
+    done = subprocess.run(command, check=True, env=env, stdout=subprocess.PIPE, text=True,
+                          timeout=120)
+    return Path(output), done.stdout
+
+
+def cpythons():
+    """{"3.N": interpreter} for each CPython 3.8 to 3.13 on this machine: pyenv's
+    newest build of each, else /usr/bin's or /usr/local/bin's (as tests/pythons.sh)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
+    found = {}
+    for minor in range(8, 14):
+        version = "3.%d" % minor
+        builds = sorted(pyenv.glob("%s.*/bin/python%s" % (version, version)), key=_release)
+        for candidate in builds[::-1] + [Path("/usr/bin/python" + version),
+                                         Path("/usr/local/bin/python" + version)]:
+            if os.access(str(candidate), os.X_OK):
+                found[version] = str(candidate)
+                break
+    return found
+
+
+def _release(path):
+    """.../versions/3.11.7/bin/python3.11 -> (3, 11, 7)"""
+    return tuple(int(part) for part in path.parts[-3].split(".") if part.isdigit())
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):

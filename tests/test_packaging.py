@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from support import CLEAN_ENV, PYTHON, ROOT, build
+from support import CLEAN_ENV, PYTHON, ROOT, build, build_reporting, cpythons
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,10 +40,87 @@ def test_archive_holds_only_the_runtime_package(init_pyz):
         names = archive.namelist()
         main = archive.read("__main__.py").decode()
     package = sorted(n for n in names if n.startswith("site-packages/"))
-    assert all(n.startswith("site-packages/initapp/") and n.endswith((".py", ".pyc")) for n in package)
-    assert sum(n.endswith(".pyc") for n in package) == sum(n.endswith(".py") for n in package)
+    assert all(n.startswith("site-packages/initapp/") and n.endswith(".py") for n in package)
+    sets = [n for n in names if n.startswith("bytecode/")]
+    assert len(sets) >= len(cpythons())  # one entry per version found, nothing else
+    assert all(n.startswith("bytecode/cpython-3") for n in sets)
     assert "environment.json" in names  # shiv-info can still read it
     assert "_bootstrap" not in main     # shiv's extracting bootstrap is never run
+
+
+PYTHONS = cpythons()
+SABOTAGE = b"raise SystemExit(99)  # the source ran\n"
+
+
+def rewrite(source, target, keep=lambda name: True, sabotage_sources=False):
+    """A copy of the archive source (shebang kept) without the entries keep refuses,
+    its package sources replaced by a line that exits 99 when sabotage_sources."""
+    with open(str(source), "rb") as f:
+        shebang = f.readline()
+    with zipfile.ZipFile(source) as archive:
+        files = {name: archive.read(name) for name in archive.namelist() if keep(name)}
+    if sabotage_sources:
+        files.update((name, SABOTAGE) for name in files if name.startswith("site-packages/"))
+    with open(str(target), "wb") as out:
+        out.write(shebang)
+        with zipfile.ZipFile(out, "w") as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+    target.chmod(0o755)
+    return target
+
+
+def version_of(archive_name):
+    """bytecode/cpython-311-3495 -> 3.11"""
+    digits = archive_name.split("/")[1].split("-")[1]
+    return "%s.%s" % (digits[0], digits[1:])
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS, key=lambda v: int(v.split(".")[1])))
+def test_each_version_runs_its_own_set(tmp_path, init_pyz, version):
+    # With every source broken, each version still runs: it imported its own set.
+    broken = rewrite(init_pyz, tmp_path / "broken.pyz", sabotage_sources=True)
+    result = run([PYTHONS[version], "-IS", str(broken), "sh", "-c", "exit 3"])
+    assert result.returncode == 3, result.stderr
+    # Without its own set (the others kept), the same version runs the sources.
+    others = rewrite(init_pyz, tmp_path / "others.pyz", sabotage_sources=True,
+                     keep=lambda name: not (name.startswith("bytecode/")
+                                            and version_of(name) == version))
+    assert run([PYTHONS[version], "-IS", str(others), "true"]).returncode == 99
+
+
+def test_version_without_its_set_runs_from_source(tmp_path):
+    # Built with one Python's bytecode only, as on a Debian host, then run by another.
+    own = run([PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).stdout
+    others = [PYTHONS[v] for v in PYTHONS if v != own.decode().strip()]
+    if not others:
+        pytest.skip("needs a CPython version other than %s's" % PYTHON)
+    runs_on = others[-1]
+    single = build(tmp_path / "single.pyz", compile_with=[PYTHON])
+    with zipfile.ZipFile(single) as archive:
+        assert len([n for n in archive.namelist() if n.startswith("bytecode/")]) == 1
+    assert run([runs_on, "-IS", str(single), "sh", "-c", "exit 4"]).returncode == 4
+    broken = rewrite(single, tmp_path / "broken.pyz", sabotage_sources=True)
+    assert run([runs_on, "-IS", str(broken), "true"]).returncode == 99
+
+
+def test_build_reports_the_versions_it_compiled_with(tmp_path):
+    _, report = build_reporting(tmp_path / "all.pyz")
+    for version in PYTHONS:
+        assert "\n  %s." % version in report
+    _, report = build_reporting(tmp_path / "named.pyz", compile_with=[PYTHON])
+    assert [line for line in report.splitlines() if line.startswith("  ")] == [
+        "  %s (%s)" % (platform_version(PYTHON), PYTHON)]
+
+
+def platform_version(python):
+    return run([python, "-c", "import platform; print(platform.python_version())"]).stdout.decode().strip()
+
+
+def test_build_refuses_a_named_python_it_cannot_use(tmp_path):
+    with pytest.raises(subprocess.CalledProcessError):
+        build(tmp_path / "bad.pyz", compile_with=["/bin/false"])
+    assert not (tmp_path / "bad.pyz").exists()
 
 
 def test_runs_through_symlink_and_path_with_spaces(tmp_path, init_pyz):

@@ -6,19 +6,18 @@ home, and trusts whatever sits in a shared cache. The new __main__ imports the
 package straight from the archive instead. Everything else shiv wrote stays
 (environment.json, _bootstrap) so shiv-info still reads the result.
 
-Each module also gets an unchecked-hash .pyc beside it, compiled by the Python
-running this script: zipimport then skips compiling at every start (several
-milliseconds). A Python of another version sees a bad magic number and falls
-back to the .py, so the archive still runs everywhere.
+Each CPython version the build found gets its own set of precompiled modules
+(tools/compile_set.py), one entry bytecode/TAG of the archive, beside the sources
+in site-packages/. The new __main__ loads the running interpreter's set, when there
+is one, through a finder of its own: zipimport then compiles nothing (several
+milliseconds at every start). Another version imports the sources, as any zipapp.
 
 Entries are written in a fixed order with fixed dates and modes, so the same
-source gives the same bytes wherever it is built with the same Python."""
+source gives the same bytes wherever it is built with the same Pythons."""
 
-import importlib.util
 import os
 import sys
 import zipfile
-from importlib._bootstrap_external import _code_to_hash_pyc
 
 MAIN = '''\
 # initapp: run from inside this archive; nothing is extracted or written.
@@ -30,7 +29,44 @@ if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
     # start again isolated, so the environment's PYTHON* variables, the user's
     # and the image's site-packages cannot change how the init runs.
     os.execv(sys.executable, [sys.executable, "-I", "-S"] + sys.argv)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "site-packages"))
+# This interpreter's set of precompiled modules, when the archive holds one
+# (tools/compile_set.py); the sources otherwise. runpy imported importlib.util.
+import marshal
+from importlib.util import MAGIC_NUMBER, spec_from_loader
+
+_archive = os.path.dirname(os.path.abspath(__file__))
+_sources = os.path.join(_archive, "site-packages")
+
+
+class _Bytecode:
+    def __init__(self, modules):
+        self.modules = modules  # name: (is package, marshalled code)
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.modules:
+            return None
+        return spec_from_loader(name, self, is_package=self.modules[name][0])
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(marshal.loads(self.modules[module.__name__][1]), module.__dict__)
+
+    def get_source(self, name):  # tracebacks only
+        from zipimport import zipimporter
+        package = name.rpartition(".")[0].replace(".", "/")
+        return zipimporter(os.path.join(_sources, package)).get_source(name)
+
+
+_tag = "%s-%d" % (sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little"))
+try:
+    _set = __loader__.get_data("bytecode/" + _tag)  # zipimport: a name in the archive
+except OSError:
+    pass  # no set for this version
+else:
+    sys.meta_path.insert(0, _Bytecode(marshal.loads(_set)))
+sys.path.insert(0, _sources)
 from {module} import {function} as _main
 
 _code = _main()
@@ -45,14 +81,13 @@ finally:
 DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def finish(source, target, interpreter, entry_point):
+def finish(source, target, interpreter, entry_point, sets):
     module, _, function = entry_point.partition(":")
     with zipfile.ZipFile(source) as archive:
         files = {name: archive.read(name) for name in archive.namelist()
                  if not name.endswith("/") and not name.endswith(".pyc")}
     files["__main__.py"] = MAIN.format(module=module, function=function).encode()
-    for name in [n for n in files if n.startswith("site-packages/") and n.endswith(".py")]:
-        files[name + "c"] = compile_unchecked(files[name], name)
+    files.update(read_sets(sets))
     partial = target + ".partial"
     with open(partial, "wb") as out:
         out.write(b"#!" + interpreter.encode() + b"\n")
@@ -65,12 +100,16 @@ def finish(source, target, interpreter, entry_point):
     os.replace(partial, target)
 
 
-def compile_unchecked(source, name):
-    code = compile(source, name, "exec", dont_inherit=True, optimize=0)
-    return bytes(_code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False))
+def read_sets(sets):
+    """bytecode/TAG for every set compile_set.py wrote into the directory sets."""
+    files = {}
+    for tag in os.listdir(sets):
+        with open(os.path.join(sets, tag), "rb") as f:
+            files["bytecode/" + tag] = f.read()
+    return files
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
-        sys.exit("usage: finish_pyz.py SHIV_PYZ TARGET INTERPRETER MODULE:FUNCTION")
+    if len(sys.argv) != 6:
+        sys.exit("usage: finish_pyz.py SHIV_PYZ TARGET INTERPRETER MODULE:FUNCTION BYTECODE_DIR")
     finish(*sys.argv[1:])
