@@ -1,36 +1,17 @@
-"""prctl(2) through ctypes, for the two settings the standard library lacks.
+"""prctl(2), for the two settings the standard library lacks.
 
-ctypes is imported only when one of them is needed: it costs milliseconds."""
+No module of the standard library makes this system call, so it goes through
+_ctypes, the C half of ctypes, with only what one call needs: a function type and
+two C integer types. The ctypes package around it (struct, byte order, dozens of
+types built at import) costs milliseconds more at a start that needs one call;
+none of it is imported, and nothing at all when initapp is PID 1."""
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
-
-def _libc():
-    import ctypes
-
-    # dlopen(NULL) sees the interpreter's own libc, on glibc and on musl alike
-    # (where find_library finds nothing). The names are fallbacks for an interpreter
-    # linked statically; ctypes.util is slow to import, so it comes last.
-    for name in (None, "libc.so.6", "libc.so"):
-        libc = _open(ctypes, name)
-        if libc is not None:
-            return ctypes, libc
-    import ctypes.util
-
-    libc = _open(ctypes, ctypes.util.find_library("c"))
-    if libc is None:
-        raise OSError("no C library with prctl found")
-    return ctypes, libc
-
-
-def _open(ctypes, name):
-    try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        libc.prctl  # noqa: B018 - raises AttributeError when missing
-        return libc
-    except (OSError, AttributeError):
-        return None
+# dlopen(NULL) sees the interpreter's own libc, on glibc and on musl alike (where
+# find_library finds nothing); the names are for an interpreter linked statically.
+LIBRARIES = (None, "libc.so.6", "libc.so")
 
 
 def prctl(option, value):
@@ -38,9 +19,45 @@ def prctl(option, value):
     import os
 
     try:
-        ctypes, libc = _libc()
-    except OSError as error:
+        import _ctypes
+    except ImportError as error:  # a Python built without ctypes
         return str(error)
-    if libc.prctl(option, value, 0, 0, 0) != 0:
-        return os.strerror(ctypes.get_errno())
+    call = _function(_ctypes)
+    if call is None:
+        return "no C library with prctl found"
+    if call(option, value, 0, 0, 0) != 0:
+        return os.strerror(_ctypes.get_errno())
+    return None
+
+
+def _function(_ctypes):
+    """prctl as a callable of five unsigned longs returning an int, or None."""
+
+    class ULong(_ctypes._SimpleCData):
+        _type_ = "L"
+
+    class Int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class Prctl(_ctypes.CFuncPtr):
+        # What ctypes.CFUNCTYPE(c_int, *[c_ulong] * 5, use_errno=True) would build.
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = Int
+        _argtypes_ = (ULong,) * 5
+
+    address = _find(_ctypes, LIBRARIES)
+    if address is None:
+        # Last resort, slow to import: whatever file name the system reports.
+        import ctypes.util
+
+        address = _find(_ctypes, (ctypes.util.find_library("c"),))
+    return None if address is None else Prctl(address)
+
+
+def _find(_ctypes, names):
+    for name in names:
+        try:
+            return _ctypes.dlsym(_ctypes.dlopen(name), "prctl")
+        except OSError:
+            continue
     return None

@@ -1,10 +1,12 @@
 """init.pyz when it is not PID 1: under another init, in a pod, in a shell."""
 
 import signal
+import subprocess
 
 import pytest
 
-from support import PYTHON, children, state, wait_file, wait_for
+from support import (CLEAN_ENV, INIT_PYTHON, PYTHON, UNSHARE, children, state, wait_file,
+                     wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,3 +37,21 @@ def test_not_pid1_becomes_subreaper_and_reaps_orphans(start, tmp_path):
     init.signal(signal.SIGTERM)
     assert init.wait() == 143
     assert init.stderr() == ""
+
+
+def imported_modules(init_pyz, pid1):
+    command = [INIT_PYTHON, "-IS", "-X", "importtime", str(init_pyz), "true"]
+    result = subprocess.run((UNSHARE if pid1 else []) + command, env=CLEAN_ENV, timeout=30,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def test_prctl_loads_only_the_c_half_of_ctypes(init_pyz):
+    # The ctypes package costs milliseconds at every start as a subreaper.
+    subreaper = imported_modules(init_pyz, pid1=False)
+    assert "_ctypes" in subreaper
+    assert not {"ctypes", "struct", "ctypes.util"} & subreaper
+    # As PID 1 there is no prctl to call: not even _ctypes.
+    assert "_ctypes" not in imported_modules(init_pyz, pid1=True)
