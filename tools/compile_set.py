@@ -8,11 +8,12 @@ and magic number; init.pyz's start-up reads the entry of its own TAG, so another
 version, or a pre-release whose magic number differs, finds none and imports the
 sources.
 
-The set is one file, a marshalled {module name: (is package, marshalled code)}:
-zipimport reads and parses every archive entry's header at start and opens the
-archive again for each module it loads, so one entry per version costs a fraction
-of one .pyc per module and version. Each code object names the module's source in
-the archive as its file, for tracebacks."""
+A set is one file: the marshalled pair (the code of set_finder.py, {module name:
+(is package, marshalled code)}). zipimport reads and parses every archive entry's
+header at start and opens the archive again for each module it loads, so one entry
+per version costs a fraction of one .pyc per module and version; and the finder,
+compiled here, is not compiled again at every start as the archive's __main__ is.
+Each code object names the module's source in the archive as its file."""
 
 import marshal
 import os
@@ -20,11 +21,17 @@ import sys
 from importlib.util import MAGIC_NUMBER
 
 SOURCE_PREFIX = "site-packages/"
+FINDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "set_finder.py")
 
 
 def tag():
     # The same expression as in init.pyz's __main__ (tools/finish_pyz.py).
     return "%s-%d" % (sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little"))
+
+
+def compile_file(path, name):
+    with open(path, "rb") as f:
+        return compile(f.read(), name, "exec", dont_inherit=True, optimize=0)
 
 
 def compile_tree(source_dir):
@@ -37,9 +44,7 @@ def compile_tree(source_dir):
                 continue
             path = os.path.join(directory, name)
             relative = os.path.relpath(path, source_dir).replace(os.sep, "/")
-            with open(path, "rb") as f:
-                code = compile(f.read(), SOURCE_PREFIX + relative, "exec", dont_inherit=True,
-                               optimize=0)
+            code = compile_file(path, SOURCE_PREFIX + relative)
             module = relative[:-len(".py")].replace("/", ".")
             package = module.endswith(".__init__")
             if package:
@@ -53,5 +58,6 @@ if __name__ == "__main__":
         sys.exit("usage: compile_set.py SOURCE_DIR OUTPUT_DIR")
     os.makedirs(sys.argv[2], exist_ok=True)
     with open(os.path.join(sys.argv[2], tag()), "wb") as out:
-        out.write(marshal.dumps(compile_tree(sys.argv[1])))
+        out.write(marshal.dumps((compile_file(FINDER, "set_finder.py"),
+                                 compile_tree(sys.argv[1]))))
     print(tag(), "%d.%d.%d" % sys.version_info[:3])

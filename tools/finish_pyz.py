@@ -8,9 +8,10 @@ package straight from the archive instead. Everything else shiv wrote stays
 
 Each CPython version the build found gets its own set of precompiled modules
 (tools/compile_set.py), one entry bytecode/TAG of the archive, beside the sources
-in site-packages/. The new __main__ loads the running interpreter's set, when there
-is one, through a finder of its own: zipimport then compiles nothing (several
-milliseconds at every start). Another version imports the sources, as any zipapp.
+in site-packages/. The new __main__ installs the running interpreter's set, when
+there is one, with the finder that comes compiled in it (tools/set_finder.py): no
+module is compiled at start (several milliseconds). Another version imports the
+sources, as any zipapp.
 
 Entries are written in a fixed order with fixed dates and modes, so the same
 source gives the same bytes wherever it is built with the same Pythons."""
@@ -29,43 +30,22 @@ if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
     # start again isolated, so the environment's PYTHON* variables, the user's
     # and the image's site-packages cannot change how the init runs.
     os.execv(sys.executable, [sys.executable, "-I", "-S"] + sys.argv)
-# This interpreter's set of precompiled modules, when the archive holds one
-# (tools/compile_set.py); the sources otherwise. runpy imported importlib.util.
+# This interpreter's own set of precompiled modules when the archive holds one
+# (tools/compile_set.py), with the finder to import them; the sources otherwise.
 import marshal
-from importlib.util import MAGIC_NUMBER, spec_from_loader
+from importlib.util import MAGIC_NUMBER  # imported by runpy already
 
-_archive = os.path.dirname(os.path.abspath(__file__))
-_sources = os.path.join(_archive, "site-packages")
-
-
-class _Bytecode:
-    def __init__(self, modules):
-        self.modules = modules  # name: (is package, marshalled code)
-
-    def find_spec(self, name, path=None, target=None):
-        if name not in self.modules:
-            return None
-        return spec_from_loader(name, self, is_package=self.modules[name][0])
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module):
-        exec(marshal.loads(self.modules[module.__name__][1]), module.__dict__)
-
-    def get_source(self, name):  # tracebacks only
-        from zipimport import zipimporter
-        package = name.rpartition(".")[0].replace(".", "/")
-        return zipimporter(os.path.join(_sources, package)).get_source(name)
-
-
-_tag = "%s-%d" % (sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little"))
-try:
-    _set = __loader__.get_data("bytecode/" + _tag)  # zipimport: a name in the archive
+_sources = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site-packages")
+try:  # zipimport's get_data takes a name in the archive
+    _finder, _modules = marshal.loads(__loader__.get_data("bytecode/%s-%d" % (
+        sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little"))))
 except OSError:
     pass  # no set for this version
 else:
-    sys.meta_path.insert(0, _Bytecode(marshal.loads(_set)))
+    _namespace = {{"__name__": "set_finder"}}
+    exec(_finder, _namespace)
+    _namespace["install"](_modules, _sources)
+    del _finder, _modules, _namespace
 sys.path.insert(0, _sources)
 from {module} import {function} as _main
 
