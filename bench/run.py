@@ -1,9 +1,13 @@
-"""make bench: initapp against tini, dumb-init and catatonit, side by side.
+"""make bench: initapp against tini, dumb-init and catatonit, and initapp on every
+CPython the build covers, as PID 1 and as a subreaper, each against its floor.
 
-Every init runs as PID 1 of a new PID namespace (unshare), as in a container;
-the runs of the different inits are interleaved so that a noisy moment hurts
-them all alike. Results: bench/results.json, bench/results.md, bench/results.svg.
-Figures are reported, never asserted: the targets are printed beside them."""
+Every measure is repeated in ROUNDS rounds. Within a round the commands are
+interleaved (for start-to-exit, run after run), in an order that rotates from round
+to round, so that a noisy moment hurts them all alike. Each round gives one ratio
+per measure (initapp / its floor); bench/report.py reports the median of the
+rounds' ratios with their min-max, and calls a target met only when the median
+meets it. Results: bench/results.json (every round), bench/results.md and
+bench/results.svg. Figures are reported, never asserted."""
 
 import json
 import os
@@ -17,17 +21,26 @@ import time
 import zipapp
 from pathlib import Path
 
+import report
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PYTHON = "/usr/bin/python3"
+PYTHON = "/usr/bin/python3"  # Debian's: the peers' table, the workloads, the shebang
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 PEERS = {"tini": ["tini", "-g", "--"], "dumb-init": ["dumb-init"],
          "catatonit": ["catatonit", "-g", "--"]}
-STARTS = int(os.environ.get("BENCH_STARTS", "100"))
-SIGNALS = int(os.environ.get("BENCH_SIGNALS", "1000"))
-ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+STARTS = int(os.environ.get("BENCH_STARTS", "40"))                  # per round and command
+VERSION_STARTS = int(os.environ.get("BENCH_VERSION_STARTS", "20"))  # per round and command
+SIGNALS = int(os.environ.get("BENCH_SIGNALS", "1000"))              # per round and init
+ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))             # per round and init
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "10"))
+STOP_RUNS = 2                                                       # per round, init and case
+# The row without its bytecode: the archive a Debian 12 host without other Pythons
+# builds (3.11's set only), run by this version, as in a python:3.12-slim image.
+SOURCE_VERSION = "3.12"
+MODES = ("PID 1", "subreaper")
 
 
 def log(text):
@@ -49,52 +62,119 @@ def locate_peers():
 
 
 def build(work):
-    """init.pyz for this machine's Python, and two empty zipapps with its shebang."""
-    init = work / "init.pyz"
-    subprocess.run([str(ROOT / "build.sh"), "--python", PYTHON, "--output", str(init)],
-                   check=True, stdout=subprocess.DEVNULL)
-    empties = {}
+    """init.pyz with every version's bytecode, one with Debian's 3.11 set only, two
+    empty zipapps; and {"3.N": (interpreter, "3.N.M")} for each version covered."""
+    built, covered = {}, {}
+    for name, extra in (("init", []), ("debian-only", ["--compile-with", PYTHON])):
+        built[name] = work / (name + ".pyz")
+        done = subprocess.run([str(ROOT / "build.sh"), "--python", PYTHON, "--output",
+                               str(built[name])] + extra, check=True, capture_output=True, text=True)
+        log(done.stdout.strip())
+        if name == "init":
+            covered = compiled_with(done.stdout)
     for name, main in (("empty", ""), ("empty-idle", "import time\ntime.sleep(60)\n")):
         source = work / name
         source.mkdir()
         (source / "__main__.py").write_text(main)
-        empties[name] = work / (name + ".pyz")
-        zipapp.create_archive(source, empties[name], interpreter=PYTHON + " -IS")
-        empties[name].chmod(0o755)
-    return init, empties
+        built[name] = work / (name + ".pyz")
+        zipapp.create_archive(source, built[name], interpreter=PYTHON + " -IS")
+        built[name].chmod(0o755)
+    return built, covered
 
 
-def inits(init_pyz):
-    commands = {"initapp": [str(init_pyz), "-g", "--"]}
-    commands.update(PEERS)
-    return commands
+def compiled_with(build_report):
+    """build.sh's lines "  3.11.2 (/usr/bin/python3)" as {"3.11": (interpreter, "3.11.2")}."""
+    covered = {}
+    for line in build_report.splitlines():
+        if line.startswith("  ") and line.endswith(")"):
+            version, interpreter = line.strip()[:-1].split(" (", 1)
+            covered[".".join(version.split(".")[:2])] = (interpreter, version)
+    return covered
+
+
+class Run:
+    """One command to measure: as PID 1 of a new PID namespace, or as a plain child
+    of this process (initapp then is a subreaper)."""
+
+    def __init__(self, argv, pid1=True):
+        self.argv = (UNSHARE if pid1 else []) + list(argv)
+        self.pid1 = pid1
+
+    def plus(self, *args):
+        run = Run([], self.pid1)
+        run.argv = self.argv + list(args)
+        return run
+
+
+class Setup:
+    """What every round runs: the peers' table (inits and floors), and for each
+    version row and mode, initapp and its floor run by that version's interpreter."""
+
+    def __init__(self, built, covered):
+        self.inits = {"initapp": Run([str(built["init"]), "-g", "--"])}
+        self.inits.update((name, Run(argv)) for name, argv in PEERS.items())
+        self.floors = {"empty zipapp": Run([str(built["empty"])]),
+                       "python3 -I -S -c pass": Run([PYTHON, "-I", "-S", "-c", "pass"])}
+        self.idle_floor = Run([str(built["empty-idle"])])
+        archives = [(version, python, built["init"]) for version, (python, _) in covered.items()]
+        if SOURCE_VERSION in covered:
+            archives.append((SOURCE_VERSION + " source", covered[SOURCE_VERSION][0],
+                             built["debian-only"]))
+        self.rows = {}
+        for row, python, archive in archives:
+            for mode in MODES:
+                init = Run([python, "-IS", str(archive), "--"], mode == "PID 1")
+                self.rows[row + "|" + mode] = {
+                    "start": (init.plus("true"), Run([python, "-IS", str(built["empty"])], init.pid1)),
+                    "idle": (init.plus("sleep", "60"),
+                             Run([python, "-IS", str(built["empty-idle"])], init.pid1))}
+
+    def row_runs(self, kind):
+        """{"ROW|MODE|init": run, "ROW|MODE|floor": run} for kind "start" or "idle"."""
+        runs = {}
+        for key, row in self.rows.items():
+            runs[key + "|init"], runs[key + "|floor"] = row[kind]
+        return runs
+
+
+def rotated(items, index):
+    items = list(items)
+    shift = index % len(items)
+    return items[shift:] + items[:shift]
 
 
 # -- measurements ---------------------------------------------------------------------
 
-def start_to_exit(commands):
-    """Median wall time of COMMAND true, as PID 1, interleaved."""
-    times = {name: [] for name in commands}
-    for _ in range(STARTS):
-        for name, command in commands.items():
+def start_to_exit(runs, repeats, index):
+    """Median wall time in ms of each run, interleaved run after run."""
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in rotated(runs.items(), index):
             began = time.perf_counter()
-            subprocess.run(UNSHARE + command, env=ENV, check=True)
+            subprocess.run(run.argv, env=ENV, check=True, stdout=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - began)
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-def inner_pid(outer):
+def measured_pid(outer, run):
+    """The init's pid: the child of unshare for PID 1, the process itself otherwise."""
+    if not run.pid1:
+        return outer.pid
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/task/%d/children" % (outer.pid, outer.pid)) as f:
-                kids = f.read().split()
-            if kids:
-                return int(kids[0])
-        except OSError:
-            pass
+        kids = children(outer.pid)
+        if kids:
+            return kids[0]
         time.sleep(0.01)
-    raise RuntimeError("no process inside the namespace")
+    raise RuntimeError("no process inside the namespace: %s" % run.argv)
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(kid) for kid in f.read().split()]
+    except OSError:
+        return []
 
 
 def status(pid):
@@ -106,13 +186,21 @@ def kib(text):
     return int(text.split()[0])
 
 
-def idle(commands):
+def end(outer, pid):
+    """SIGKILL the init's children, then the init (a PID 1 takes its namespace along)."""
+    for kid in children(pid):
+        os.kill(kid, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    outer.wait(timeout=30)
+
+
+def idle(runs, index):
     """VmRSS, RssAnon, and voluntary context switches over IDLE_SECONDS, all at once."""
     running = {}
-    for name, command in commands.items():
-        outer = subprocess.Popen(UNSHARE + command, env=ENV, stderr=subprocess.DEVNULL)
-        running[name] = (outer, inner_pid(outer))
-    time.sleep(1.0)
+    for name, run in rotated(runs.items(), index):
+        outer = subprocess.Popen(run.argv, env=ENV, stderr=subprocess.DEVNULL)
+        running[name] = (outer, measured_pid(outer, run))
+    time.sleep(2.0)  # every one of them started and settled
     before = {name: status(pid) for name, (_, pid) in running.items()}
     time.sleep(IDLE_SECONDS)
     after = {name: status(pid) for name, (_, pid) in running.items()}
@@ -123,8 +211,7 @@ def idle(commands):
             "wakeups": int(after[name]["voluntary_ctxt_switches"])
             - int(before[name]["voluntary_ctxt_switches"]),
         }
-        os.kill(pid, signal.SIGKILL)
-        outer.wait()
+        end(outer, pid)
     return results
 
 
@@ -139,15 +226,15 @@ for _ in range(%d):
 """
 
 
-def forwarding(commands):
+def forwarding(inits, index):
     """kill(init, SIGUSR1) to the child's sigwaitinfo, paced, p50 and p99 in ms."""
     results = {}
-    for name, command in commands.items():
+    for name, run in rotated(inits.items(), index):
         read_end, write_end = os.pipe()
-        outer = subprocess.Popen(UNSHARE + command + [PYTHON, "-c", RECEIVER % SIGNALS,
-                                                      str(write_end)], env=ENV, pass_fds=(write_end,))
+        outer = subprocess.Popen(run.plus(PYTHON, "-c", RECEIVER % SIGNALS, str(write_end)).argv,
+                                 env=ENV, pass_fds=(write_end,))
         os.close(write_end)
-        pid = inner_pid(outer)
+        pid = measured_pid(outer, run)
         assert os.read(read_end, 8) == b"ready---"
         latencies = []
         for _ in range(SIGNALS):
@@ -185,13 +272,13 @@ with open("/proc/1/status") as f:
 """
 
 
-def orphans(commands):
-    """Time for COMMAND to reap ORPHANS orphans made in bursts, and its RSS after."""
+def orphans(inits, index):
+    """Time for each init to reap ORPHANS orphans made in bursts, and its RSS after."""
     results = {}
-    for name, command in commands.items():
+    for name, run in rotated(inits.items(), index):
         began = time.perf_counter()
-        done = subprocess.run(UNSHARE + command + [PYTHON, "-c", ORPHAN_MAKER % ORPHANS],
-                              env=ENV, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(run.plus(PYTHON, "-c", ORPHAN_MAKER % ORPHANS).argv, env=ENV,
+                              capture_output=True, text=True, timeout=300)
         results[name] = {"seconds": time.perf_counter() - began,
                          "rss_after_kib": int(done.stdout.strip() or 0)}
     return results
@@ -214,20 +301,19 @@ time.sleep(30)
 """
 
 
-def stop(commands, runs=5):
+def stop(inits, index):
     """SIGTERM to exit; with a process that needs 0.5 s, also its exit to the init's."""
     results = {}
-    for name, command in commands.items():
+    for name, run in rotated(inits.items(), index):
         row = {}
         for case, late in (("exit_at_once", 0.0), ("tree_0_5s", 0.5)):
-            totals, tails, waited = [], [], 0
-            for _ in range(runs):
+            totals, tails = [], []
+            for _ in range(STOP_RUNS):
                 read_end, write_end = os.pipe()
-                outer = subprocess.Popen(UNSHARE + command + [PYTHON, "-c", TREE % late,
-                                                              str(write_end)],
+                outer = subprocess.Popen(run.plus(PYTHON, "-c", TREE % late, str(write_end)).argv,
                                          env=ENV, pass_fds=(write_end,))
                 os.close(write_end)
-                pid = inner_pid(outer)
+                pid = measured_pid(outer, run)
                 assert os.read(read_end, 8) == b"ready---"
                 sent = time.monotonic_ns()
                 os.kill(pid, signal.SIGTERM)
@@ -238,127 +324,97 @@ def stop(commands, runs=5):
                 totals.append((ended - sent) / 1e6)
                 tail = (ended - int.from_bytes(last, "little")) / 1e6 if len(last) == 8 else -1
                 if 0 <= tail < 10000:  # the process wrote its exit time: it was not killed
-                    waited += 1
                     tails.append(tail)
-            row[case] = {"ms": statistics.median(totals), "waited_runs": waited, "runs": runs,
+            row[case] = {"ms": statistics.median(totals), "waited_runs": len(tails),
+                         "runs": STOP_RUNS,
                          "after_last_exit_ms": statistics.median(tails) if tails else None}
         results[name] = row
     return results
 
 
-# -- report -----------------------------------------------------------------------------
+def imports(built, repeats=15):
+    """What initapp imports beyond the empty zipapp, by -X importtime: per module the
+    median over repeats of its own microseconds, as PID 1 and as a subreaper."""
+    def timed(argv):
+        done = subprocess.run(argv, env=ENV, capture_output=True, text=True, check=True)
+        found = {}
+        for line in done.stderr.splitlines():
+            if line.startswith("import time:") and not line.endswith("package"):
+                own, _, name = line[len("import time:"):].split("|")
+                found[name.strip()] = int(own)
+        return found
 
-def ratio(value, floor):
-    return value / floor if floor else float("nan")
-
-
-def markdown(r):
-    names = list(r["start_ms"].keys())
-    inits_ = [n for n in names if n in ("initapp",) + tuple(PEERS)]
-    lines = ["| measure | " + " | ".join(inits_) + " | floor | initapp / floor | target |",
-             "|---|" + "---|" * (len(inits_) + 3)]
-
-    def row(label, values, floor, target, fmt="%.2f"):
-        cells = [fmt % values[n] if values.get(n) is not None else "-" for n in inits_]
-        ratio_text = "%.2fx" % ratio(values["initapp"], floor) if floor else "-"
-        lines.append("| %s | %s | %s | %s | %s |" % (label, " | ".join(cells),
-                                                    fmt % floor if floor else "-", ratio_text, target))
-
-    start = r["start_ms"]
-    row("start-to-exit `INIT -- true`, ms (median of %d)" % STARTS, start, start["empty zipapp"],
-        "<= 1.2x empty zipapp")
-    lines.append("| (floors) `python3 -I -S -c pass`: %.2f ms; empty zipapp `-IS`: %.2f ms | %s |"
-                 % (start["python3 -I -S -c pass"], start["empty zipapp"], " | ".join([""] * (len(inits_) + 2))))
-    idle_ = r["idle"]
-    row("idle VmRSS, KiB", {n: v["vmrss_kib"] for n, v in idle_.items()},
-        idle_["empty zipapp"]["vmrss_kib"], "<= 1.1x", "%d")
-    row("idle RssAnon, KiB", {n: v["rssanon_kib"] for n, v in idle_.items()},
-        idle_["empty zipapp"]["rssanon_kib"], "<= 1.15x", "%d")
-    row("wakeups in %gs idle" % IDLE_SECONDS, {n: v["wakeups"] for n, v in idle_.items()}, None,
-        "0", "%d")
-    fw = r["forwarding"]
-    row("forwarding p50, ms (%d signals)" % SIGNALS, {n: v["p50_ms"] for n, v in fw.items()},
-        fw["tini"]["p50_ms"], "(floor = tini)", "%.3f")
-    row("forwarding p99, ms", {n: v["p99_ms"] for n, v in fw.items()}, fw["tini"]["p99_ms"],
-        "<= 2x tini", "%.3f")
-    orph = r["orphans"]
-    row("reap %d orphans, s" % ORPHANS, {n: v["seconds"] for n, v in orph.items()},
-        orph["tini"]["seconds"], "<= 1.5x tini")
-    row("RSS after the orphans, KiB", {n: v["rss_after_kib"] for n, v in orph.items()},
-        idle_["initapp"]["vmrss_kib"], "flat (floor = idle)", "%d")
-    st = r["stop"]
-    row("stop, child exits at once, ms", {n: v["exit_at_once"]["ms"] for n, v in st.items()},
-        None, "-")
-    row("stop, last process exits 0.5 s after, ms", {n: v["tree_0_5s"]["ms"] for n, v in st.items()},
-        None, "waits for it")
-    row("... its exit to the init's exit, ms",
-        {n: v["tree_0_5s"]["after_last_exit_ms"] for n, v in st.items()}, None, "<= 50 ms")
-    lines.append("")
-    lines.append("A `-` under *its exit to the init's exit*: that init did not wait; the kernel "
-                 "killed the process mid-cleanup (%s)." % ", ".join(
-                     "%s waited %d/%d" % (n, v["tree_0_5s"]["waited_runs"], v["tree_0_5s"]["runs"])
-                     for n, v in st.items()))
-    return "\n".join(lines) + "\n"
+    floor = set(timed([PYTHON, "-X", "importtime", "-IS", str(built["empty"])]))
+    results = {}
+    for mode in MODES:
+        argv = [PYTHON, "-X", "importtime", "-IS", str(built["init"]), "true"]
+        runs = [timed((UNSHARE if mode == "PID 1" else []) + argv) for _ in range(repeats)]
+        names = [name for name in runs[0] if name not in floor]
+        results[mode] = {name: statistics.median(run.get(name, 0) for run in runs)
+                         for name in names}
+    return results
 
 
-def svg(r):
-    """A bar chart of initapp's ratios against their floors and targets."""
-    bars = [
-        ("start-to-exit / empty zipapp", r["start_ms"]["initapp"] / r["start_ms"]["empty zipapp"], 1.2),
-        ("idle VmRSS / empty zipapp", r["idle"]["initapp"]["vmrss_kib"] / r["idle"]["empty zipapp"]["vmrss_kib"], 1.1),
-        ("idle RssAnon / empty zipapp", r["idle"]["initapp"]["rssanon_kib"] / r["idle"]["empty zipapp"]["rssanon_kib"], 1.15),
-        ("forwarding p99 / tini", r["forwarding"]["initapp"]["p99_ms"] / r["forwarding"]["tini"]["p99_ms"], 2.0),
-        ("reap orphans / tini", r["orphans"]["initapp"]["seconds"] / r["orphans"]["tini"]["seconds"], 1.5),
-    ]
-    width, left, row_h, scale = 640, 230, 34, 160.0
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">'
-             % (width, row_h * len(bars) + 40),
-             '<text x="10" y="18" font-weight="bold">initapp, ratio to its floor (bar) and target (line)</text>']
-    for index, (label, value, target) in enumerate(bars):
-        y = 30 + index * row_h
-        colour = "#3a7" if value <= target else "#d63"
-        parts.append('<text x="10" y="%d">%s</text>' % (y + 16, label))
-        parts.append('<rect x="%d" y="%d" width="%.1f" height="18" fill="%s"/>' % (left, y + 3, value * scale, colour))
-        parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-dasharray="3,2"/>'
-                     % (left + target * scale, y, left + target * scale, y + 24))
-        parts.append('<text x="%.1f" y="%d">%.2fx</text>' % (left + value * scale + 6, y + 16, value))
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+def one_round(index, setup):
+    """Every measure once, the commands interleaved; this round's raw figures."""
+    def say(what):
+        log("round %d/%d: %s ..." % (index + 1, ROUNDS, what))
+
+    say("start-to-exit, %d runs of each init and floor" % STARTS)
+    runs = {name: run.plus("true") for name, run in setup.inits.items()}
+    runs.update(setup.floors)
+    figures = {"start_ms": start_to_exit(runs, STARTS, index)}
+    say("start-to-exit per version and mode, %d runs of each" % VERSION_STARTS)
+    starts = start_to_exit(setup.row_runs("start"), VERSION_STARTS, index)
+    say("idle memory and wakeups, %gs" % IDLE_SECONDS)
+    runs = {name: run.plus("sleep", "60") for name, run in setup.inits.items()}
+    runs["empty zipapp"] = setup.idle_floor
+    runs.update(setup.row_runs("idle"))
+    idled = idle(runs, index)
+    say("forwarding, orphans, stop")
+    figures["forwarding"] = forwarding(setup.inits, index)
+    figures["orphans"] = orphans(setup.inits, index)
+    figures["stop"] = stop(setup.inits, index)
+    figures["idle"] = {name: idled[name] for name in list(setup.inits) + ["empty zipapp"]}
+    figures["versions"] = {key: {"start_ms": starts[key + "|init"],
+                                 "floor_start_ms": starts[key + "|floor"],
+                                 "idle": idled[key + "|init"], "floor_idle": idled[key + "|floor"]}
+                           for key in setup.rows}
+    return figures
 
 
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: needs root (unshare makes PID namespaces)")
-    signal.alarm(1800)  # the whole bench is bounded, whatever hangs
+    signal.alarm(3600)  # the whole bench is bounded, whatever hangs
+    began = time.monotonic()
     locate_peers()
     work = Path(tempfile.mkdtemp(prefix="initapp-bench-"))
     try:
-        init_pyz, empties = build(work)
-        commands = inits(init_pyz)
-        with_floors = dict(commands)
-        with_floors["empty zipapp"] = [str(empties["empty"])]
-        with_floors["python3 -I -S -c pass"] = [PYTHON, "-I", "-S", "-c", "pass"]
-        results = {"python": subprocess.run([PYTHON, "--version"], capture_output=True,
-                                             text=True).stdout.strip()}
-        log("start-to-exit, %d runs each ..." % STARTS)
-        results["start_ms"] = start_to_exit({n: c + (["true"] if n in commands else [])
-                                             for n, c in with_floors.items()})
-        log("idle memory and wakeups, %gs ..." % IDLE_SECONDS)
-        idle_commands = {n: c + ["sleep", "60"] for n, c in commands.items()}
-        idle_commands["empty zipapp"] = [str(empties["empty-idle"])]
-        results["idle"] = idle(idle_commands)
-        log("signal forwarding, %d signals each ..." % SIGNALS)
-        results["forwarding"] = forwarding(commands)
-        log("reaping %d orphans ..." % ORPHANS)
-        results["orphans"] = orphans(commands)
-        log("stop latency ...")
-        results["stop"] = stop(commands)
+        built, covered = build(work)
+        setup = Setup(built, covered)
+        rounds = [one_round(index, setup) for index in range(ROUNDS)]
+        log("where the start goes: -X importtime ...")
+        imported = imports(built)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    results = {
+        "python": subprocess.run([PYTHON, "--version"], capture_output=True,
+                                 text=True).stdout.strip(),
+        "versions": {version: full for version, (_, full) in covered.items()},
+        "interpreters": {version: python for version, (python, _) in covered.items()},
+        "source_version": SOURCE_VERSION, "modes": list(MODES),
+        "settings": {"rounds": ROUNDS, "starts": STARTS, "version_starts": VERSION_STARTS,
+                     "signals": SIGNALS, "orphans": ORPHANS, "idle_seconds": IDLE_SECONDS,
+                     "stop_runs": STOP_RUNS},
+        "seconds": time.monotonic() - began,
+        "rounds": rounds,
+        "imports_us": imported,
+    }
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown(results)
+    table = report.markdown(results)
     (HERE / "results.md").write_text(table)
-    (HERE / "results.svg").write_text(svg(results))
+    (HERE / "results.svg").write_text(report.svg(results))
     print(table)
 
 

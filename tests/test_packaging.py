@@ -227,3 +227,25 @@ def test_environment_reaches_the_child_unchanged(init_pyz, env):
                             text=True, timeout=20)
     assert result.returncode == 0, result.stderr
     assert dict(line.split("=", 1) for line in result.stdout.splitlines()) == env
+
+
+TRACEBACK = """
+import os, runpy, sys, traceback
+os._exit = lambda code: None  # the archive's __main__ ends with it
+sys.argv = [sys.argv[1], "--version"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+from initapp import cli
+try:
+    cli.parse(["--grace", object()])
+except Exception:
+    traceback.print_exc()
+"""
+
+
+def test_tracebacks_from_a_set_show_the_source(init_pyz):
+    # Modules come from the version's set; a traceback still quotes their lines.
+    result = run([PYTHON, "-IS", "-c", TRACEBACK, str(init_pyz)])
+    lines = result.stderr.decode().splitlines()
+    frames = [i for i, line in enumerate(lines) if 'site-packages/initapp/cli.py", line' in line]
+    assert frames, lines
+    assert all(lines[i + 1].startswith("    ") and lines[i + 1].strip() for i in frames), lines
