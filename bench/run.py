@@ -402,7 +402,6 @@ def main():
         "python": subprocess.run([PYTHON, "--version"], capture_output=True,
                                  text=True).stdout.strip(),
         "versions": {version: full for version, (_, full) in covered.items()},
-        "interpreters": {version: python for version, (python, _) in covered.items()},
         "source_version": SOURCE_VERSION, "modes": list(MODES),
         "settings": {"rounds": ROUNDS, "starts": STARTS, "version_starts": VERSION_STARTS,
                      "signals": SIGNALS, "orphans": ORPHANS, "idle_seconds": IDLE_SECONDS,
