@@ -59,6 +59,7 @@ MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
 MSG_FORCED = "{signal} again: killing the tree now (--force-on-repeat)"
 MSG_EXIT = "exiting with {code} ({why})"
 MSG_DEADLINE = "grace period of {seconds:g}s is over; killing {what}"
+MSG_DROPPED = "{count} message(s) dropped: stderr was full"
 MSG_GAVE_UP = "processes still alive {seconds:g}s after SIGKILL; exiting without them"
 
 # Shown by --license; the same text as the LICENSE file (a test checks it).

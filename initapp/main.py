@@ -110,13 +110,14 @@ def spawn_workload(config, launch):
 
 def close_inherited_fds():
     """The child keeps what initapp inherited (LISTEN_FDS, pipes); the init keeps
-    only stdio, so it holds no socket or file open behind the workload's back."""
+    only stdio (and its own way to stderr), so it holds no socket or file open
+    behind the workload's back."""
     try:
         fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
     except OSError:
         return
     for fd in fds:
-        if fd > 2:
+        if fd > 2 and fd != log.kept_fd:
             try:
                 os.close(fd)
             except OSError:

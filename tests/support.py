@@ -109,7 +109,7 @@ class Init:
     on close (SIGKILL to a namespace's PID 1 ends the whole namespace)."""
 
     def __init__(self, init_pyz, args, workdir, env=None, pid1=True, preexec=None, argv0=None,
-                 setup=None, pass_fds=()):
+                 setup=None, pass_fds=(), stderr=None):
         self.workdir = Path(workdir)
         self.stdout_path = self.workdir / "init.stdout"
         self.stderr_path = self.workdir / "init.stderr"
@@ -120,7 +120,8 @@ class Init:
         if pid1:
             command = UNSHARE + command
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(command, stdout=out, stdin=subprocess.DEVNULL,
+                                         stderr=err if stderr is None else stderr,
                                          env=CLEAN_ENV if env is None else env,
                                          preexec_fn=preexec, cwd=str(self.workdir),
                                          pass_fds=pass_fds)

@@ -157,6 +157,109 @@ def test_fork_churn_under_signals(start):
     assert rss_after - rss_before < RSS_GROWTH_KIB
 
 
+# -- a stderr nobody reads ------------------------------------------------------------------
+
+STALLED_ORPHANS = 3_000
+STALLED = """
+import os, signal, sys, time
+count, work = int(sys.argv[1]), sys.argv[2]
+
+def touch(name):
+    open(os.path.join(work, name), "w").close()
+
+def orphans(n):
+    pid = os.fork()
+    if pid == 0:
+        for _ in range(n):
+            if os.fork() == 0:
+                os._exit(0)
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+orphans(count)
+touch("made")
+if signal.sigtimedwait([signal.SIGTERM], 60) is None:
+    sys.exit(9)
+touch("got-term")
+deadline = time.monotonic() + 60
+while not os.path.exists(os.path.join(work, "go")) and time.monotonic() < deadline:
+    time.sleep(0.01)
+orphans(1)
+time.sleep(0.2)
+sys.exit(3)
+"""
+
+
+def stalled_stderr(kind, where):
+    """(read end, write end) of a stderr that fills up; the read end never blocks."""
+    if kind == "terminal":
+        reader, writer = os.openpty()
+    elif kind == "pipe":
+        reader, writer = os.pipe()
+    else:
+        fifo = where / "stderr.fifo"
+        os.mkfifo(fifo, 0o600)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        writer = os.open(fifo, os.O_WRONLY)
+    os.set_blocking(reader, False)
+    return reader, writer
+
+
+def drain(fd):
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except (BlockingIOError, OSError):   # EIO: the terminal's last writer is gone
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+# Each kind takes another way to write without blocking: a pipe RWF_NOWAIT, a FIFO
+# and a terminal a second open file description, a FIFO initapp may not open again
+# (another user's) a check of the pipe's fill level.
+@pytest.mark.parametrize("kind", ["pipe", "fifo", "fifo of another user", "terminal"])
+def test_stderr_nobody_reads(start, shared_dir, tmp_path, kind):
+    work = shared_dir / ("stall-" + tmp_path.name)
+    work.mkdir(mode=0o777)
+    work.chmod(0o777)
+    reader, writer = stalled_stderr(kind, tmp_path)
+    setup = None
+    if kind == "fifo of another user":
+        setup = 'set -- setpriv --reuid 4242 --regid 4242 --clear-groups "$@"'
+    try:
+        init = start("-w", PYTHON, "-c", STALLED, str(STALLED_ORPHANS), str(work),
+                     stderr=writer, setup=setup)
+        os.close(writer)
+        main = init.child()
+        wait_file(work / "made", timeout=60)
+        # The warnings fill stderr long before the last orphan: initapp reaps on...
+        wait_for(lambda: children(init.pid) == [main], timeout=30,
+                 what="every orphan reaped while stderr is full")
+        # ... and still forwards signals.
+        init.signal(signal.SIGTERM)
+        wait_file(work / "got-term")
+        written = drain(reader)
+        (work / "go").touch()
+        assert init.wait() == 3
+        written += drain(reader)
+    finally:
+        os.close(reader)
+    lines = written.decode().splitlines()
+    reaped = [line for line in lines if line.startswith("[initapp] warning: Reaped zombie ")]
+    notices = [line for line in lines if "dropped" in line]
+    dropped = [int(line.split()[2]) for line in notices]
+    assert notices == ["[initapp] warning: %d message(s) dropped: stderr was full" % count
+                       for count in dropped]
+    # Written when stderr takes messages again (a terminal may also take some early):
+    # the last one just before the last orphan's line. Every message is accounted for.
+    assert lines[-2:] == [notices[-1], reaped[-1]]
+    assert min(dropped) > 0 and len(reaped) + sum(dropped) == STALLED_ORPHANS + 1
+
+
 # -- faults ----------------------------------------------------------------------------
 
 def test_fork_failure_is_a_clean_error(init_pyz):
