@@ -15,6 +15,8 @@ _SEARCH_ON_ERRNOS = (errno.EACCES, errno.ENOENT, errno.ENOTDIR, errno.ESTALE, er
                      errno.ETIMEDOUT)
 # What runs an executable file without a #! line (POSIX execvp's fallback).
 SCRIPT_SHELL = "/bin/sh"
+# The values Python's locale coercion may set LC_CTYPE to (PEP 538).
+_COERCED_LOCALES = (b"C.UTF-8", b"C.utf8", b"UTF-8")
 
 
 class Launch:
@@ -34,18 +36,24 @@ class Launch:
 
 
 def undo_locale_coercion():
-    """Python sets LC_CTYPE=C.UTF-8 in its own environment when it starts in the C
-    locale (PEP 538), and -I does not stop it: the child would inherit a variable
-    the container never set. /proc/self/environ still holds the environment as
-    exec'd, so a variable missing there was added by the interpreter."""
-    if "LC_CTYPE" not in os.environ:
+    """Python sets LC_CTYPE to a UTF-8 locale in its own environment when it starts in
+    the C or POSIX locale (PEP 538), whether LC_CTYPE was unset or set to C, and -I
+    does not stop it: the child would inherit a value the container never set.
+    /proc/self/environ still holds the environment as exec'd: LC_CTYPE goes back to
+    that value (in place, so the order stays), or away if it was not there."""
+    current = os.environb.get(b"LC_CTYPE")
+    if current not in _COERCED_LOCALES:
         return
     try:
         with open("/proc/self/environ", "rb") as original:
-            if not any(item.startswith(b"LC_CTYPE=") for item in original.read().split(b"\0")):
-                del os.environ["LC_CTYPE"]
+            items = original.read().split(b"\0")
     except OSError:
-        pass
+        return
+    value = next((item[9:] for item in items if item.startswith(b"LC_CTYPE=")), None)
+    if value is None:
+        del os.environb[b"LC_CTYPE"]
+    elif value != current:
+        os.environb[b"LC_CTYPE"] = value
 
 
 def owns_terminal():

@@ -25,11 +25,26 @@ MAIN = '''\
 import os
 import sys
 
+
+def _environment_as_exec_d():
+    """This interpreter may have set LC_CTYPE for itself (PEP 538): the restart gets
+    the environment this process was started with, in order."""
+    try:
+        with open("/proc/self/environ", "rb") as environ:
+            items = environ.read().split(b"\\0")[:-1]
+    except OSError:
+        return os.environb
+    exec_d = {{}}
+    for name, _, value in (item.partition(b"=") for item in items):
+        exec_d.setdefault(name, value)
+    return exec_d
+
+
 if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
     # Started as "python3 init.pyz" rather than through the shebang's "-IS":
     # start again isolated, so the environment's PYTHON* variables, the user's
     # and the image's site-packages cannot change how the init runs.
-    os.execv(sys.executable, [sys.executable, "-I", "-S"] + sys.argv)
+    os.execve(sys.executable, [sys.executable, "-I", "-S"] + sys.argv, _environment_as_exec_d())
 # This interpreter's own set of precompiled modules when the archive holds one
 # (tools/compile_set.py), with the finder to import them; the sources otherwise.
 import marshal
