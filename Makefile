@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test test-container test-pythons soak bench clean
+.PHONY: all venv build demo test test-container test-pythons soak bench bench-window clean
 
 all: build
 
@@ -43,6 +43,10 @@ soak: venv
 # and on every CPython the build covers; 5 rounds, about 6 minutes on 2 cores.
 bench: venv
 	$(VENV)/bin/python bench/run.py
+
+# The start-up window: from exec to every signal blocked, against its floors.
+bench-window: venv
+	$(VENV)/bin/python bench/window.py
 
 clean:
 	rm -rf dist build .pytest_cache initapp.egg-info

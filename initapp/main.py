@@ -17,6 +17,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["inspect"]:  # a subcommand; `init.pyz -- inspect` runs a program
         from initapp import inspect
+
+        signals.unblock()  # Ctrl-C stops it
         return inspect.main(argv[1:])
     config = parse_arguments(argv)
     if not isinstance(config, cli.Config):

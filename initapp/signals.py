@@ -6,6 +6,8 @@ sigwaitinfo, so no handler can race the main loop and an idle init never wakes.
 The C module _signal is used instead of signal: same functions, without the
 enum layer that costs milliseconds at every start."""
 
+import sys
+
 try:
     import _signal as _sig
 except ImportError:  # pragma: no cover - other Python implementations
@@ -115,12 +117,37 @@ def take_over():
     sees it (SIGTERM would never reach the workload, SIGCHLD would auto-reap), so
     the init resets them for itself and remembers them for the child."""
     mask = frozenset(_sig.pthread_sigmask(_sig.SIG_BLOCK, CATCHABLE))
+    exec_mask = mask_at_exec()
+    if exec_mask is not None:
+        mask = exec_mask
     ignored = set()
     for signo in CATCHABLE:
         if _sig.getsignal(signo) == _sig.SIG_IGN and signo not in PYTHON_IGNORED:
             ignored.add(signo)
         _sig.signal(signo, _sig.SIG_DFL)
     return Inherited(mask, frozenset(ignored))
+
+
+def mask_at_exec():
+    """The signals blocked when the init was exec'd, when the archive's __main__ has
+    blocked every signal since (it keeps the mask it found, and a restart of the
+    interpreter hands that on in -X); None otherwise."""
+    text = getattr(sys, "_xoptions", {}).get("initapp-sigmask")
+    if text is not None:
+        try:
+            bits = int(text, 16)
+        except ValueError:
+            return None
+        return frozenset(signo for signo in range(1, _sig.NSIG) if bits >> (signo - 1) & 1)
+    found = getattr(sys.modules.get("__main__"), "STARTUP_SIGNAL_MASK", None)
+    return None if found is None else frozenset(found)
+
+
+def unblock():
+    """Back to the signal mask as exec'd: for a subcommand that is an ordinary program."""
+    mask = mask_at_exec()
+    if mask is not None:
+        _sig.pthread_sigmask(_sig.SIG_SETMASK, mask)
 
 
 def restore(inherited):

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from support import PYTHON, TRAP, alive, children, read_lines, state, wait_file, wait_for
+from support import (INIT_PYTHON, PYTHON, TRAP, alive, children, read_lines, state, wait_file,
+                     wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -151,7 +152,10 @@ def test_child_gets_default_signal_state(start):
     assert got["SigCgt"] == _mask([])
 
 
-def test_child_inherits_what_init_was_started_with(start):
+@pytest.mark.parametrize("way", ["shebang", "python3 init.pyz"])
+def test_child_inherits_what_init_was_started_with(start, init_pyz, way):
+    # Started by python3, the archive starts Python again with every signal blocked:
+    # the mask it was started with must still reach the child.
     blocked = [signal.SIGUSR1, signal.SIGRTMIN + 2]
     ignored = [signal.SIGHUP, signal.SIGUSR2, signal.SIGTERM]
 
@@ -160,7 +164,10 @@ def test_child_inherits_what_init_was_started_with(start):
         for signo in ignored:
             signal.signal(signo, signal.SIG_IGN)
 
-    init = start("cat", "/proc/self/status", preexec=preexec)
+    if way == "shebang":
+        init = start("cat", "/proc/self/status", preexec=preexec)
+    else:
+        init = start(str(init_pyz), "cat", "/proc/self/status", preexec=preexec, argv0=INIT_PYTHON)
     assert init.wait() == 0
     got = _sig_state(init.stdout())
     assert got["SigBlk"] == _mask(blocked)

@@ -2,12 +2,14 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import zipfile
 
 import pytest
 
-from support import CLEAN_ENV, INIT_PYTHON, PYTHON, ROOT, build, build_reporting, cpythons
+from support import (CLEAN_ENV, INIT_PYTHON, PYTHON, ROOT, build, build_reporting, cpythons,
+                     wait_for)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -134,6 +136,36 @@ def test_runs_through_symlink_and_path_with_spaces(tmp_path, init_pyz):
     assert run([str(link), "--", "sh", "-c", "exit 5"]).returncode == 5
     relative = run(["./sbin-init", "true"], cwd=str(tmp_path))
     assert relative.returncode == 0, relative.stderr
+
+
+@pytest.fixture(scope="module")
+def slow_start_pyz(tmp_path_factory):
+    """init.pyz whose package takes a second to import (a slow disk, a loaded host),
+    after writing `importing` in its working directory."""
+    root = tmp_path_factory.mktemp("slow") / "src"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "build",
+                                                             "__pycache__", ".pytest_cache"))
+    package = root / "initapp" / "__init__.py"
+    package.write_text('open("importing", "w").close()\nimport time\ntime.sleep(1)\n'
+                       + package.read_text())
+    return build(root.parent / "slow.pyz", root=root)
+
+
+# Until the archive's __main__ blocks them, a SIGTERM to PID 1 is dropped by the kernel
+# and a SIGINT ends initapp with KeyboardInterrupt; after it, both wait for the loop.
+@pytest.mark.parametrize("way", ["shebang", "python3 init.pyz"])
+@pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_starting_is_forwarded(start, tmp_path, slow_start_pyz, signo, way):
+    args = ["-v", "--", "sleep", "30"]
+    if way == "shebang":
+        init = start(*args, init_pyz=slow_start_pyz)
+    else:
+        init = start(str(slow_start_pyz), *args, argv0=INIT_PYTHON)
+    wait_for((tmp_path / "importing").exists, what="initapp importing its package")
+    init.signal(signo)
+    assert init.wait() == 128 + signo, init.stderr()
+    assert "Traceback" not in init.stderr()
+    assert "forwarded %s to child" % signal.Signals(signo).name in init.stderr()
 
 
 SHADOW = "import sys; sys.stderr.write('SHADOWED STDLIB RAN\\n'); sys.exit(99)\n"

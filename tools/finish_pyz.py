@@ -22,6 +22,13 @@ import zipfile
 
 MAIN = '''\
 # initapp: run from inside this archive; nothing is extracted or written.
+import _signal
+
+# Every signal blocked before anything else: until the init takes them over, a
+# SIGTERM to PID 1 would be dropped by the kernel and a SIGINT would end it with
+# KeyboardInterrupt. Blocked, they wait for the init's loop. The mask found here
+# is the one the child gets back (a restart below hands it on with -X).
+STARTUP_SIGNAL_MASK = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
 import os
 import sys
 
@@ -44,7 +51,9 @@ if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
     # Started as "python3 init.pyz" rather than through the shebang's "-IS":
     # start again isolated, so the environment's PYTHON* variables, the user's
     # and the image's site-packages cannot change how the init runs.
-    os.execve(sys.executable, [sys.executable, "-I", "-S"] + sys.argv, _environment_as_exec_d())
+    _mask = sum(1 << (signo - 1) for signo in STARTUP_SIGNAL_MASK)
+    os.execve(sys.executable, [sys.executable, "-I", "-S", "-Xinitapp-sigmask=%x" % _mask]
+              + sys.argv, _environment_as_exec_d())
 # This interpreter's own set of precompiled modules when the archive holds one
 # (tools/compile_set.py), with the finder to import them; the sources otherwise.
 import marshal
