@@ -3,7 +3,8 @@
 Precedence, lowest first: the peers' variables (TINI_*, DUMB_INIT_*), then
 INITAPP_* variables, then flags. In an INITAPP_* variable an empty value means
 unset; a switch takes 1/true/yes/on or 0/false/no/off; a list takes comma-separated
-items (INITAPP_ENV: one NAME=VALUE per line, since values may hold commas)."""
+items, with or without spaces around them (INITAPP_ENV: one NAME=VALUE per line, as
+is, since values may hold commas and spaces)."""
 
 import os
 
@@ -312,7 +313,8 @@ def _apply_environment(config, environ):
         if option.kind != "list":
             items = [text]
         else:
-            items = text.splitlines() if option.attr == "env" else text.split(",")
+            items = text.splitlines() if option.attr == "env" else \
+                [item.strip() for item in text.split(",")]
         for item in items:
             option.apply(config, _convert(option, item, option.variable))
 

@@ -1,7 +1,10 @@
 """Messages of the init, to stderr only (never stdout: it belongs to the workload).
 
 Each message is one line, `[initapp] LEVEL: text`, or with --log-format json one
-object a line with the event's fields.
+object a line with the event's fields. In text, characters that are not printable
+(a newline in a command name) are written as escapes, so no message can forge a
+second line; in JSON, an undecodable byte of a name is written as the text \\xNN,
+so every line is valid UTF-8 JSON.
 
 Logging must never stop the init: a closed stderr or a vanished reader are
 ignored, and a message that cannot be written at once (a log collector that
@@ -38,6 +41,35 @@ def enabled(level):
     return level <= verbosity
 
 
+def printable(text):
+    """text with each character that is not printable as an escape (\\n, \\x1b,
+    \\u2028), and each undecodable byte (a surrogate escape) as \\xNN."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def _escape(char):
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return "\\x%02x" % (code - 0xDC00)
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def _valid_utf8(value):
+    """A JSON field's value with each undecodable byte of a string as the text \\xNN."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "".join(_escape(char) if 0xD800 <= ord(char) <= 0xDFFF else char
+                           for char in value)
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_valid_utf8(item) for item in value]
+    return value
+
+
 def _now():
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (now % 1 * 1000)
@@ -50,9 +82,10 @@ def _format(level, message, event, fields):
         record = {"time": _now()} if timestamps else {}
         record.update(level=_NAMES[level], event=event or "message", message=message)
         record.update(fields)
+        record = {key: _valid_utf8(value) for key, value in record.items()}
         return json.dumps(record, default=str) + "\n"
     stamp = _now() + " " if timestamps else ""
-    return "%s%s %s: %s\n" % (stamp, LOG_PREFIX, _NAMES[level], message)
+    return "%s%s %s: %s\n" % (stamp, LOG_PREFIX, _NAMES[level], printable(message))
 
 
 def _write(level, message, event, fields):

@@ -71,6 +71,36 @@ def test_environment_and_precedence():
     assert parse("x", INITAPP_PGROUP="0").pgroup is False
 
 
+# Two items of each list variable; a list variable added without one fails here.
+LIST_SAMPLES = {
+    "INITAPP_REWRITE": ("USR1:USR2", "HUP:0"), "INITAPP_DELAY": ("TERM:5", "HUP:1.5"),
+    "INITAPP_TO_ALL": ("HUP", "USR1"), "INITAPP_SUCCESS_CODES": ("143", "130"),
+    "INITAPP_STOP_SIGNALS": ("TERM", "QUIT"),
+}
+
+
+@pytest.mark.parametrize("separator", [",", ", ", " , ", ",\t"])
+def test_every_list_variable_takes_the_same_syntax(separator):
+    lists = [o for o in cli.OPTIONS if o.kind == "list" and o.variable != "INITAPP_ENV"]
+    assert sorted(o.variable for o in lists) == sorted(LIST_SAMPLES)
+    for option in lists:
+        first, second = LIST_SAMPLES[option.variable]
+        spaced = getattr(parse("x", **{option.variable: " %s%s%s " % (first, separator, second)}),
+                         option.attr)
+        assert spaced == getattr(parse("x", **{option.variable: first + "," + second}), option.attr)
+        assert len(spaced) >= 2
+
+
+def test_env_variable_items_are_whole_lines():
+    config = parse("x", INITAPP_ENV="A= x , y \nB=2")
+    assert config.env == ["A= x , y ", "B=2"]
+
+
+def test_success_codes_with_spaces(init_pyz):
+    result = run(init_pyz, "sh", "-c", "exit 130", INITAPP_SUCCESS_CODES="143, 130")
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 @pytest.mark.parametrize("argv, environ, message", [
     (["-t", "soon", "x"], {}, "-t: not a number of seconds: 'soon'"),
     (["--grace", "-1", "x"], {}, "--grace: seconds must be between 0 and 1e9: '-1'"),

@@ -1,5 +1,6 @@
 """The core behaviour of init.pyz as PID 1 of its own PID namespace."""
 
+import json
 import os
 import signal
 import time
@@ -39,6 +40,31 @@ def test_missing_command_gives_127_and_names_it(start):
     assert init.wait() == 127
     lines = init.stderr().splitlines()
     assert lines == ["[initapp] error: no-such-command-here: command not found"]
+
+
+def test_a_name_cannot_forge_a_log_line(start):
+    # A newline in the command name must not start a second, fake message.
+    init = start("nosuch\n[initapp] error: fake\x1b[2K")
+    assert init.wait() == 127
+    assert init.stderr() == ("[initapp] error: nosuch\\n[initapp] error: fake\\x1b[2K: "
+                             "command not found\n")
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_log_lines_are_valid_utf8_for_names_that_are_not(start, log_format):
+    init = start("-v", "--log-format", log_format, "bad\udcffname")   # the byte 0xff
+    assert init.wait() == 127
+    raw = init.stderr_path.read_bytes()
+    lines = raw.decode("utf-8").splitlines()        # strict: fails on any invalid byte
+    if log_format == "text":
+        assert "[initapp] error: bad\\xffname: command not found" in lines
+        return
+    records = [json.loads(line) for line in lines]
+    for record in records:                          # no lone surrogate in any string
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    by_event = {record["event"]: record for record in records}
+    assert by_event["started"]["command"] == ["bad\\xffname"]
+    assert by_event["message"]["message"] == "bad\\xffname: command not found"
 
 
 def test_empty_command_name_is_not_found(start):
