@@ -3,13 +3,15 @@
 Why does the container take 10 s to stop? Where do the <defunct> processes come
 from? The answers sit in /proc, in bitmasks few people read. This reads them (and
 nothing else: it changes nothing, needs no root for processes the user may see,
-and says what it could not read). It is not on the init's start path."""
+and says what it could not read, and what it therefore cannot tell). /proc is read
+as bytes: names need not be UTF-8. It is not on the init's start path."""
 
 import os
 import sys
 
 from initapp import signals
 from initapp.defaults import EXIT_USAGE
+from initapp.log import printable
 
 SHELLS = ("sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox")
 # argv[0] basename -> the init it is.
@@ -19,6 +21,7 @@ KNOWN_INITS = {"tini": "tini", "tini-static": "tini", "docker-init": "tini",
                "pause": "pause (Kubernetes)", "systemd": "systemd", "init.pyz": "initapp"}
 CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
 EXIT_PROBLEMS = 1
+EXIT_UNKNOWN = 3  # no problem found, but what decides it could not be read
 
 
 class Reader:
@@ -28,13 +31,26 @@ class Reader:
         self.proc = proc
         self.unreadable = []
 
-    def read(self, pid, name, mode="r"):
+    def read(self, pid, name):
+        """The file's bytes, or None."""
         path = "%s/%d/%s" % (self.proc, pid, name)
         try:
-            with open(path, mode) as f:
+            with open(path, "rb") as f:
                 return f.read()
         except FileNotFoundError:
             return None
+        except OSError as error:
+            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            return None
+
+    def text(self, pid, name):
+        data = self.read(pid, name)
+        return None if data is None else text(data)
+
+    def listdir(self, pid, name):
+        path = "%s/%d/%s" % (self.proc, pid, name)
+        try:
+            return os.listdir(path)
         except OSError as error:
             self.unreadable.append("%s (%s)" % (path, error.strerror))
             return None
@@ -49,9 +65,14 @@ class Reader:
         return sorted(int(entry) for entry in os.listdir(self.proc) if entry.isdigit())
 
 
+def text(data):
+    """Bytes from /proc as text; a byte that is not UTF-8 shows as \\xNN."""
+    return data.decode("utf-8", "backslashreplace")
+
+
 class Process:
     def __init__(self, reader, pid):
-        status = reader.read(pid, "status")
+        status = reader.text(pid, "status")
         if status is None:
             raise LookupError(pid)
         self.pid = pid
@@ -60,8 +81,8 @@ class Process:
         self.ppid = int(self.fields.get("PPid", "0"))
         self.state = self.fields.get("State", "?")[:1]
         self.name = self.fields.get("Name", "?")
-        raw = reader.read(pid, "cmdline", "rb") or b""
-        self.argv = [part.decode("utf-8", "backslashreplace") for part in raw.split(b"\0")[:-1]]
+        raw = reader.read(pid, "cmdline") or b""
+        self.argv = [text(part) for part in raw.split(b"\0")[:-1]]
         self.nspid = self.fields.get("NSpid", str(pid)).split()
         self.namespace = reader.link(pid, "ns/pid")
 
@@ -84,7 +105,7 @@ def identify_init(reader, process):
     name = KNOWN_INITS.get(os.path.basename(argv[0]))
     start = 1
     if name is None and os.path.basename(argv[0]).startswith("python"):
-        script = next((word for word in argv[1:] if not word.startswith("-")), None)
+        script = _script(argv)
         if script and _is_initapp_archive(reader, process.pid, script):
             name, start = "initapp", argv.index(script) + 1
     elif name is None and len(argv) > 0 and _is_initapp_archive(reader, process.pid, argv[0]):
@@ -92,13 +113,26 @@ def identify_init(reader, process):
     if name is None:
         return None, []
     options = _options(name, argv[start:])
-    environ = reader.read(process.pid, "environ", "rb")
+    environ = reader.read(process.pid, "environ")
     if environ:
         for item in environ.split(b"\0"):
-            text = item.decode("utf-8", "backslashreplace")
-            if text.startswith(CONFIG_VARIABLE_PREFIXES):
-                options.append(text)
+            if text(item).startswith(CONFIG_VARIABLE_PREFIXES):
+                options.append(text(item))
     return name, options
+
+
+def _script(argv):
+    """The file a Python command line runs: the first word that is not an option
+    (nor the value of -X, -W or --check-hash-based-pycs)."""
+    words = iter(argv[1:])
+    for word in words:
+        if word in ("-X", "-W", "--check-hash-based-pycs"):
+            next(words, None)
+        elif word in ("-c", "-m"):
+            return None
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _options(name, words):
@@ -123,36 +157,79 @@ def _options(name, words):
 def _is_initapp_archive(reader, pid, path):
     if os.path.basename(path) == "init.pyz":
         return True
+    if path.startswith("/"):
+        return _holds_initapp("%s/%d/root%s" % (reader.proc, pid, path))
+    # A relative path: initapp has changed to / since, and keeps a descriptor of its
+    # archive (O_PATH) for this.
+    if _holds_initapp("%s/%d/cwd/%s" % (reader.proc, pid, path)):
+        return True
+    suffix = "/" + os.path.normpath(path)
+    for fd in reader.listdir(pid, "fd") or ():
+        if (reader.link(pid, "fd/" + fd) or "").endswith(suffix):
+            return _holds_initapp("%s/%d/fd/%s" % (reader.proc, pid, fd))
+    return False
+
+
+def _holds_initapp(path):
     import zipfile
 
-    full = "%s/%d/root%s" % (reader.proc, pid, path) if path.startswith("/") else \
-        "%s/%d/cwd/%s" % (reader.proc, pid, path)
     try:
-        with zipfile.ZipFile(full) as archive:
+        with zipfile.ZipFile(path) as archive:
             return "site-packages/initapp/main.py" in archive.namelist()
     except (OSError, zipfile.BadZipFile):
         return False
 
 
 def waits_synchronously(reader, process):
-    """In sigwaitinfo the kernel shows the waited signals as not blocked; wchan tells."""
-    wchan = reader.read(process.pid, "wchan") or ""
-    return wchan.startswith("do_sigtimedwait")
+    """True when the process waits in sigwaitinfo (the kernel then shows the waited
+    signals as not blocked), False when not, None when it cannot be told: wchan reads
+    "0" to a user who may not trace the process (and for one that is running)."""
+    wchan = reader.text(process.pid, "wchan")
+    if wchan and wchan != "0":
+        return wchan.startswith("do_sigtimedwait")
+    return False if process.state == "R" else None
 
 
-def delivery(signo, process, pid1, synchronous):
-    """(reaches, words) for a signal sent to the process by a container engine."""
+def signalfd_signals(reader, pid):
+    """The signals the process reads from a signalfd, or None if its fds cannot be read."""
+    fds = reader.listdir(pid, "fd")
+    if fds is None:
+        return None
+    found = set()
+    for fd in fds:
+        if reader.link(pid, "fd/" + fd) == "anon_inode:[signalfd]":
+            for line in (reader.text(pid, "fdinfo/" + fd) or "").splitlines():
+                if line.startswith("sigmask:"):
+                    bits = int(line.split(":", 1)[1], 16)
+                    found.update(signo for signo in range(1, 65) if bits >> (signo - 1) & 1)
+    return found
+
+
+def delivery(signo, process, pid1, synchronous, signalfds):
+    """(reaches, words) for a signal sent to the process by a container engine;
+    reaches is None when it cannot be told. signalfds: see signalfd_signals."""
     name = signals.name(signo)
     if signo in process.mask("SigIgn"):
         return False, "%s is ignored: it will not stop the process" % name
-    if signo in process.mask("SigBlk") or synchronous:
+    if signo in process.mask("SigBlk"):
+        if signalfds and signo in signalfds:
+            return True, "%s is blocked and read from a signalfd" % name
+        if signalfds is None or synchronous is None:
+            return None, ("unknown: %s is blocked, and whether the process waits for it "
+                          "(sigwaitinfo, a signalfd) cannot be read" % name)
+        return False, ("%s is blocked and the process does not wait for it (sigwaitinfo, a "
+                       "signalfd): it stays pending, and the process keeps running" % name)
+    if synchronous:
         return True, "%s is taken synchronously (blocked and waited for, as inits do)" % name
     if signo in process.mask("SigCgt"):
         return True, "%s is caught by a handler" % name
-    if pid1:
-        return False, ("%s has the default action, which the kernel never applies to PID 1: "
-                       "`docker stop` will wait for its timeout, then SIGKILL" % name)
-    return True, "%s has the default action: the process ends at once, without cleanup" % name
+    if not pid1:
+        return True, "%s has the default action: the process ends at once, without cleanup" % name
+    if synchronous is None:
+        return None, ("unknown: %s reaches this PID 1 only if it waits for it in sigwaitinfo, "
+                      "and its wchan cannot be read (run inspect as root or as its user)" % name)
+    return False, ("%s has the default action, which the kernel never applies to PID 1: "
+                   "`docker stop` will wait for its timeout, then SIGKILL" % name)
 
 
 # -- the namespace ---------------------------------------------------------------------
@@ -207,6 +284,10 @@ def examine(pid, reader):
     pid1 = target.nspid[-1] == "1"
     init, options = identify_init(reader, target)
     synchronous = waits_synchronously(reader, target)
+    told = (signals.SIGTERM, signals.parse("INT"))
+    # Its descriptors matter (and are read) only when one of those signals is blocked.
+    signalfds = signalfd_signals(reader, pid) if set(told) & set(target.mask("SigBlk")) \
+        else set()
     members = namespace_members(reader, target)
     children = [p for p in members.values() if p.ppid == target.pid]
     shell = os.path.basename(target.argv[0]) if target.argv else target.name
@@ -220,14 +301,13 @@ def examine(pid, reader):
                     "caught": [signals.name(s) for s in target.mask("SigCgt")],
                     "waits_synchronously": synchronous},
     }
-    for signo in (signals.SIGTERM, signals.parse("INT")):
-        reaches, words = delivery(signo, target, pid1, synchronous)
+    for signo in told:
+        reaches, words = delivery(signo, target, pid1, synchronous, signalfds)
         report[signals.name(signo).lower()] = {"reaches": reaches, "explanation": words}
     zombies = [{"pid": p.pid, "ppid": p.ppid, "command": p.command,
                 "parent_command": members[p.ppid].command if p.ppid in members else None}
                for p in members.values() if p.state == "Z"]
-    oldest = min(children, key=lambda p: int(reader.read(p.pid, "stat").rsplit(")", 1)[1].split()[19])
-                 if reader.read(p.pid, "stat") else 0, default=None)
+    oldest = min(children, key=lambda p: _start_time(reader, p.pid), default=None)
     orphans = [{"pid": p.pid, "command": p.command} for p in children
                if pid1 and oldest is not None and p.pid != oldest.pid]
     report["namespace"] = {"processes": len(members), "zombies": zombies, "orphans": orphans,
@@ -237,11 +317,19 @@ def examine(pid, reader):
     return report
 
 
+def _start_time(reader, pid):
+    stat = reader.read(pid, "stat")
+    return int(stat.rsplit(b")", 1)[1].split()[19]) if stat else 0
+
+
 def verdict(report, target):
-    problems, advice = [], []
+    problems, advice, unknown = [], [], []
     pid1 = report["pid1_of_namespace"]
     init = report["init"]["name"] if report["init"] else None
-    if not report["sigterm"]["reaches"]:
+    for key in ("sigterm", "sigint"):
+        if report[key]["reaches"] is None:
+            unknown.append(report[key]["explanation"])
+    if report["sigterm"]["reaches"] is False:
         problems.append(report["sigterm"]["explanation"])
         advice.append("run the workload under an init: `docker run --init`, or COPY init.pyz "
                       "/sbin/init with ENTRYPOINT [\"/sbin/init\", \"--\"]")
@@ -268,7 +356,7 @@ def verdict(report, target):
     if not pid1:
         advice.append("PID %d is not PID 1 of its namespace: PID 1 is what `docker stop` signals"
                       % report["pid"])
-    return {"ok": not problems, "problems": problems, "advice": advice}
+    return {"ok": not problems, "problems": problems, "advice": advice, "unknown": unknown}
 
 
 def render(report):
@@ -288,6 +376,8 @@ def render(report):
     add("  signals caught:  %s" % (" ".join(sig["caught"]) or "-"))
     if sig["waits_synchronously"]:
         add("  waiting in sigwaitinfo: the signals it waits for show as unblocked while it waits")
+    elif sig["waits_synchronously"] is None:
+        add("  waiting in sigwaitinfo: unknown (its wchan cannot be read)")
     for key in ("sigterm", "sigint"):
         add("  %s" % report[key]["explanation"])
     ns = report["namespace"]
@@ -301,14 +391,18 @@ def render(report):
     for line in ns["tree"]:
         add("  %s%d %s %s" % ("  " * line["depth"], line["pid"], line["state"], line["command"]))
     result = report["verdict"]
-    add("verdict: %s" % ("fine" if result["ok"] else "PROBLEMS"))
+    add("verdict: %s" % ("PROBLEMS" if not result["ok"] else
+                         "unknown" if result["unknown"] else "fine"))
     for problem in result["problems"]:
         add("  problem: %s" % problem)
+    for unknown in result["unknown"]:
+        add("  %s" % unknown)
     for advice in result["advice"]:
         add("  advice: %s" % advice)
     for path in report["unreadable"]:
         add("could not read: %s" % path)
-    return "\n".join(out) + "\n"
+    # Names may hold newlines and escape sequences: no line of theirs may look like ours.
+    return "".join(printable(line) + "\n" for line in out)
 
 
 USAGE = "usage: init.pyz inspect [--json] [PID]   (PID defaults to 1)\n"
@@ -338,4 +432,5 @@ def main(argv):
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         sys.stdout.write(render(report))
-    return 0 if report["verdict"]["ok"] else EXIT_PROBLEMS
+    result = report["verdict"]
+    return EXIT_PROBLEMS if not result["ok"] else EXIT_UNKNOWN if result["unknown"] else 0

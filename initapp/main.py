@@ -38,6 +38,7 @@ def main(argv=None):
     if child is None:
         return EXIT_INTERNAL
     close_inherited_fds()
+    keep_relative_archive()
     os.chdir("/")  # do not pin the workload's directory or its mount
     return supervise(config, child, pid1, launch.foreground and not config.session)
 
@@ -124,6 +125,18 @@ def close_inherited_fds():
                 os.close(fd)
             except OSError:
                 pass  # the directory listing's own fd, already closed
+
+
+def keep_relative_archive():
+    """Started by a relative path (./init), initapp's command line no longer names
+    its archive once it has changed to /: an O_PATH descriptor of the archive (it
+    reads nothing) lets `init.pyz inspect` still recognise it."""
+    path = sys.argv[0]
+    if not path.startswith("/"):
+        try:
+            os.open(path, os.O_PATH)
+        except OSError:
+            pass
 
 
 def supervise(config, child, pid1, foreground):

@@ -93,7 +93,7 @@ def state(pid):
 
 def comm(pid):
     try:
-        with open("/proc/%d/comm" % pid) as f:
+        with open("/proc/%d/comm" % pid, errors="replace") as f:
             return f.read().strip()
     except OSError:
         return None

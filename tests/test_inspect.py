@@ -1,12 +1,15 @@
 """init.pyz inspect: what it says about real PID 1s in their own namespaces."""
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import time
 
 import pytest
 
-from support import PYTHON, Init, children, state, wait_for
+from support import PYTHON, Init, alive, children, state, wait_file, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,19 +29,23 @@ def namespace(tmp_path):
         ns.close()
 
 
-def inspect(init_pyz, *args, inside=None):
+def inspect(init_pyz, *args, inside=None, as_user=None):
     command = [str(init_pyz), "inspect"] + list(args)
     if inside is not None:  # as `docker exec`: enter the namespace and its /proc
         command = ["nsenter", "-t", str(inside), "-p", "-m"] + command
+    if as_user is not None:
+        command = ["setpriv", "--reuid", str(as_user), "--regid", str(as_user),
+                   "--clear-groups"] + command
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
     return result
 
 
-def report(init_pyz, pid):
-    result = inspect(init_pyz, "--json", str(pid))
-    assert result.returncode in (0, 1), result.stderr
+def report(init_pyz, pid, as_user=None):
+    result = inspect(init_pyz, "--json", str(pid), as_user=as_user)
+    assert result.returncode in (0, 1, 3), result.stderr
     data = json.loads(result.stdout)
-    assert result.returncode == (0 if data["verdict"]["ok"] else 1)
+    verdict = data["verdict"]
+    assert result.returncode == (1 if not verdict["ok"] else 3 if verdict.get("unknown") else 0)
     return data
 
 
@@ -79,7 +86,7 @@ def test_initapp_as_pid1_is_fine(init_pyz, namespace):
     assert data["init"] == {"name": "initapp", "options": ["-g", "--grace", "5"]}
     assert data["signals"]["waits_synchronously"] is True
     assert data["sigterm"]["reaches"] is True and data["sigint"]["reaches"] is True
-    assert data["verdict"] == {"ok": True, "problems": [], "advice": []}
+    assert data["verdict"] == {"ok": True, "problems": [], "advice": [], "unknown": []}
 
 
 ZOMBIE_MAKER = """
@@ -112,6 +119,95 @@ def test_from_inside_the_namespace(init_pyz, namespace):
     assert lines[2] == "  init: initapp"
     assert "verdict: fine" in lines
     assert "    2 S sleep 30" in lines
+
+
+def test_unreadable_wchan_is_unknown_not_a_problem(init_pyz, namespace):
+    # A user who may not trace initapp reads its wchan as "0": whether PID 1 waits
+    # for SIGTERM cannot be told, and is not a reason for "PROBLEMS".
+    ns = namespace(str(init_pyz), "sleep", "30")
+    wait_for(lambda: children(ns.pid), what="the child")
+    wait_for(lambda: open("/proc/%d/wchan" % ns.pid).read().startswith("do_sigtimedwait"),
+             what="initapp waiting for signals")
+    data = report(init_pyz, ns.pid, as_user=4242)
+    assert data["init"]["name"] == "initapp"
+    assert data["signals"]["waits_synchronously"] is None
+    assert data["sigterm"]["reaches"] is None
+    assert data["sigterm"]["explanation"].startswith("unknown: ")
+    assert data["verdict"]["ok"] is True and data["verdict"]["problems"] == []
+    assert data["sigterm"]["explanation"] in data["verdict"]["unknown"]
+    text = inspect(init_pyz, str(ns.pid), as_user=4242)
+    assert text.returncode == 3
+    assert "verdict: unknown" in text.stdout.splitlines()
+
+
+BLOCKS_TERM = """
+import os, signal
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGINT])
+os.execv("/bin/sleep", ["sleep", "30"])
+"""
+
+
+def test_blocked_but_not_waited_for_does_not_reach(init_pyz, namespace):
+    ns = namespace(PYTHON, "-c", BLOCKS_TERM)
+    wait_for(lambda: open("/proc/%d/comm" % ns.pid).read() == "sleep\n", what="sleep")
+    data = report(init_pyz, ns.pid)
+    assert data["sigterm"]["reaches"] is False and data["sigint"]["reaches"] is False
+    assert "does not wait for it" in data["sigterm"]["explanation"]
+    assert data["verdict"]["ok"] is False
+    # What it says is what happens: SIGTERM leaves it running.
+    os.kill(ns.pid, signal.SIGTERM)
+    time.sleep(0.3)
+    assert alive(ns.pid)
+
+
+READS_SIGNALFD = """
+import ctypes, os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+mask = ctypes.c_uint64(1 << (signal.SIGTERM - 1))
+fd = ctypes.CDLL(None, use_errno=True).signalfd(-1, ctypes.byref(mask), 0)
+assert fd >= 0, os.strerror(ctypes.get_errno())
+open(sys.argv[1], "w").close()
+info = os.read(fd, 128)
+sys.exit(int.from_bytes(info[:4], "little") == signal.SIGTERM and 7)
+"""
+
+
+def test_blocked_and_read_from_a_signalfd_reaches(init_pyz, namespace, tmp_path):
+    ns = namespace(PYTHON, "-c", READS_SIGNALFD, str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+    data = report(init_pyz, ns.pid)
+    assert data["sigterm"]["reaches"] is True
+    assert data["sigterm"]["explanation"] == "SIGTERM is blocked and read from a signalfd"
+    os.kill(ns.pid, signal.SIGTERM)
+    assert ns.wait() == 7
+
+
+def test_names_that_are_not_utf8(init_pyz, namespace):
+    # A name (comm) and a command line with an invalid UTF-8 byte, a newline and an
+    # escape sequence: read as bytes, shown with escapes, never a crash.
+    code = "import time; open('/proc/self/comm', 'wb').write(b'bad\\xffname'); time.sleep(30)"
+    ns = namespace(PYTHON, "-c", code, "arg\udcff", "new\nline\x1b[0m")
+    wait_for(lambda: open("/proc/%d/comm" % ns.pid, "rb").read() == b"bad\xffname\n",
+             what="the new name")
+    data = report(init_pyz, ns.pid)
+    assert data["command"][-2:] == ["arg\\xff", "new\nline\x1b[0m"]
+    text = inspect(init_pyz, str(ns.pid))
+    assert text.returncode == 1, text.stderr        # problems found (a PID 1 without init)
+    assert text.stderr == ""
+    lines = text.stdout.splitlines()
+    assert lines[0].endswith(" arg\\xff new\\nline\\x1b[0m")
+    assert "verdict: PROBLEMS" in lines
+    assert all(line.startswith(("PID ", "  ", "namespace: ", "tree:", "verdict: ")) for line in lines)
+
+
+def test_initapp_started_by_a_relative_path(init_pyz, start, tmp_path):
+    shutil.copy2(init_pyz, tmp_path / "myinit")
+    ns = start("sleep", "30", argv0="./myinit")
+    wait_for(lambda: children(ns.pid), what="the child")
+    wait_for(lambda: os.readlink("/proc/%d/cwd" % ns.pid) == "/", what="initapp in /")
+    data = report(init_pyz, ns.pid)
+    assert data["init"] == {"name": "initapp", "options": []}
+    assert data["verdict"]["ok"] is True
 
 
 @pytest.mark.parametrize("args", [["nope"], ["0"], ["99999999"]])
