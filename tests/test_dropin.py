@@ -235,14 +235,48 @@ def test_bad_user_is_a_usage_error(start, accounts):
     assert init.stderr() == "[initapp] error: --user: no such user: 'mallory'\n"
 
 
-def test_workdir(start, tmp_path):
-    init = start("--workdir", str(tmp_path), "pwd")
+@pytest.mark.parametrize("spec, what", [("4294967295", "user id out of range: 4294967295"),
+                                        ("0:4294967295", "group id out of range: 4294967295"),
+                                        ("99999999999999999999", "user id out of range")])
+def test_ids_out_of_range_are_usage_errors(start, spec, what):
+    # (uid_t)-1 means "unchanged" to setuid: refused before anything starts.
+    init = start("--user", spec, "touch", "started")
+    assert init.wait() == 2
+    assert init.stderr().startswith("[initapp] error: --user: " + what)
+    assert len(init.stderr().splitlines()) == 1
+    assert not (init.workdir / "started").exists()
+
+
+def test_workdir(start, box):
+    elsewhere = box()                     # not the directory initapp starts in
+    init = start("--workdir", str(elsewhere), "pwd")
     assert init.wait() == 0
-    assert init.stdout() == "%s\n" % tmp_path
-    bad = start("--workdir", "/no/such/dir", "pwd")
-    assert bad.wait() == 1
-    assert bad.stderr() == ("[initapp] error: cannot start pwd: --workdir /no/such/dir: "
-                            "No such file or directory\n")
+    assert init.stdout() == "%s\n" % elsewhere
+
+
+@pytest.mark.parametrize("where", ["missing", "a file"])
+def test_workdir_that_is_no_directory_is_a_usage_error(start, tmp_path, where):
+    # Checked before anything starts: exit 2, the command never runs.
+    target = tmp_path / "no-such-dir"
+    if where == "a file":
+        target.write_text("")
+    init = start("--workdir", str(target), "touch", str(tmp_path / "started"),
+                 env=dict(CLEAN_ENV, INITAPP_VERBOSITY="2"))
+    assert init.wait() == 2
+    assert init.stderr() == "[initapp] error: --workdir: not a directory: %r\n" % str(target)
+    assert not (tmp_path / "started").exists()
+
+
+def test_workdir_the_user_may_not_enter_fails_in_the_child(start, tmp_path, accounts):
+    # Only the child, as alice, finds out: exit 1 and one line, the command never runs.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    init = start("--user", "alice", "--workdir", str(private), "touch", str(tmp_path / "started"),
+                 setup=accounts)
+    assert init.wait() == 1
+    assert init.stderr() == ("[initapp] error: cannot start touch: --workdir %s: "
+                             "Permission denied\n" % private)
+    assert not (tmp_path / "started").exists()
 
 
 def test_inherited_fds_stay_with_the_child_only(start, tmp_path):
