@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test test-container test-pythons soak bench bench-window clean
+.PHONY: all venv build demo test test-container test-pythons soak bench bench-window mutants mutants-security clean
 
 all: build
 
@@ -38,6 +38,17 @@ test-container: venv
 # The storm tests at full size: 100,000 signals, 10,000 orphans, 60 s of fork churn.
 soak: venv
 	INITAPP_SOAK=1 $(VENV)/bin/python -m pytest -s -p no:cacheprovider tests/test_reliability.py -k "storm or orphans or churn" $(PYTEST_ARGS)
+
+# Deliberate breaks of initapp, one documented property at a time, each against the
+# tests that must catch it (tests/mutants/mutations.py); fails if one survives.
+# MUTANTS_ARGS: e.g. --group stop, or mutation names.
+MUTANTS_ARGS ?=
+mutants: venv
+	$(VENV)/bin/python tests/mutants/run.py $(MUTANTS_ARGS)
+
+# The SECURITY.md rows only: the subset CI runs.
+mutants-security: venv
+	$(VENV)/bin/python tests/mutants/run.py --group security
 
 # initapp against tini, dumb-init and catatonit (installed from Debian if missing),
 # and on every CPython the build covers; 5 rounds, about 6 minutes on 2 cores.

@@ -2,7 +2,8 @@
 
 # Exit codes initapp itself chooses (the workload's own codes pass through unchanged).
 EXIT_USAGE = 2          # bad option or value: nothing was started
-EXIT_INTERNAL = 1       # initapp could not start the workload (fork failed, ...)
+EXIT_INTERNAL = 1       # the workload could not be started: fork failed, or the child
+                        # could not take its --user or enter its --workdir
 EXIT_NOT_FOUND = 127    # the command does not exist (the shell's convention)
 EXIT_CANNOT_EXEC = 126  # the command exists but cannot be executed
 SIGNAL_EXIT_BASE = 128  # a workload killed by signal N exits 128+N
@@ -42,7 +43,9 @@ options:
 Every option can also be set by the environment variable shown; a flag wins
 over its variable. Signals are names (TERM, SIGTERM, RTMIN+3) or numbers.
 exit codes: the command's own; 128+N if it died of signal N; 127 command not
-found; 126 command not executable; 2 usage error; 1 initapp could not start it.
+found; 126 command not executable; 2 usage error (nothing started); 1 initapp
+could not start it (fork failed, or the child could not become --user or enter
+--workdir).
 """
 
 MSG_NOT_FOUND = "{cmd}: command not found"
@@ -55,6 +58,7 @@ MSG_SUBREAPER_FAILED = ("cannot become a child subreaper ({error}); orphans of t
 MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the whole tree reach "
                 "only the main child's process group")
 MSG_BAD_USER = "--user: {error}"
+MSG_BAD_WORKDIR = "--workdir: not a directory: {dir!r}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
 MSG_FORCED = "{signal} again: killing the tree now (--force-on-repeat)"
 MSG_EXIT = "exiting with {code} ({why})"

@@ -6,8 +6,8 @@ import time
 
 from initapp import cli, log, privileges, signals, spawn, subreaper
 from initapp.defaults import (EXIT_INTERNAL, EXIT_USAGE, LICENSE, MSG_BAD_USER,
-                              MSG_FORK_FAILED, MSG_NO_COMMAND, MSG_PDEATHSIG_FAILED,
-                              MSG_SUBREAPER_FAILED)
+                              MSG_BAD_WORKDIR, MSG_FORK_FAILED, MSG_NO_COMMAND,
+                              MSG_PDEATHSIG_FAILED, MSG_SUBREAPER_FAILED)
 from initapp.loop import Supervisor
 from initapp.shutdown import Shutdown
 from initapp.tree import Tree
@@ -67,7 +67,8 @@ def parse_arguments(argv):
 
 
 def plan_launch(config, inherited):
-    """What the child needs, or None after a one-line error (a bad --user)."""
+    """What the child needs, or None after a one-line error (a bad --user or
+    --workdir: what can be checked before anything starts is a usage error)."""
     spawn.undo_locale_coercion()
     credentials, env_changes = None, {}
     if config.user is not None:
@@ -77,6 +78,10 @@ def plan_launch(config, inherited):
             log.error(MSG_BAD_USER.format(error=error))
             return None
         env_changes.update(privileges.environment(credentials))
+    # Whether the child may enter it (as --user) shows only after the fork: exit 1.
+    if config.workdir is not None and not os.path.isdir(config.workdir):
+        log.error(MSG_BAD_WORKDIR.format(dir=config.workdir))
+        return None
     env_changes.update(item.split("=", 1) for item in config.env)
     foreground = spawn.owns_terminal()
     if foreground and config.session:

@@ -1,11 +1,16 @@
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-import support
+# The initapp these tests import is this checkout's (a make mutants scratch copy
+# included), never the one installed in the venv.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import support  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +58,18 @@ def box(tmp_path):
         return path
 
     return make
+
+
+@pytest.fixture
+def pod():
+    """pod(own_proc=True): a PID namespace with a pause process as PID 1 (see
+    support.Pod); every pod is ended afterwards."""
+    made = []
+
+    def make(**kwargs):
+        made.append(support.Pod(**kwargs))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()

@@ -53,6 +53,26 @@ def _release(path):
     """.../versions/3.11.7/bin/python3.11 -> (3, 11, 7)"""
     return tuple(int(part) for part in path.parts[-3].split(".") if part.isdigit())
 
+# Upper bounds of the timing checks. Each check was run 20 times on a 2-core
+# machine with Python 3.11 (other test runs beside it), then 10 times each with
+# init.pyz on 3.8, on 3.13, and on 3.11 beside two busy loops: the worst of those 50
+# runs is in each test's comment. The bounds are about four times that worst, and
+# far below what a step late by a second (or a delay three times too long) takes.
+LATE = 0.25     # a step of the stop sequence after its time
+PROMPT = 0.25   # initapp's end after the last process's
+AT_ONCE = 0.25  # a signal's effect after it was sent, or leftovers' SIGTERM after the
+                # main child's exit
+
+
+def timing(name, seconds):
+    """A measured interval, appended to $INITAPP_TIMINGS when set: how the bounds of
+    the timing tests were measured (20 runs each, figures in each test's comment)."""
+    path = os.environ.get("INITAPP_TIMINGS")
+    if path:
+        with open(path, "a") as out:
+            out.write("%s %.4f\n" % (name, seconds))
+    return seconds
+
 
 def wait_for(predicate, timeout=10.0, what="condition"):
     """Poll predicate until it returns something true; fail the test after timeout."""
@@ -109,14 +129,17 @@ class Init:
     on close (SIGKILL to a namespace's PID 1 ends the whole namespace)."""
 
     def __init__(self, init_pyz, args, workdir, env=None, pid1=True, preexec=None, argv0=None,
-                 setup=None, pass_fds=(), stderr=None):
+                 setup=None, pass_fds=(), stderr=None, pod=None):
         self.workdir = Path(workdir)
         self.stdout_path = self.workdir / "init.stdout"
         self.stderr_path = self.workdir / "init.stderr"
         command = [str(argv0 or init_pyz)] + list(args)
-        self.setup = setup
+        self.wrapped = bool(setup or pod)  # init.pyz is exec'd by a shell or nsenter
         if setup:  # a shell snippet run first in the namespace, which then execs init.pyz
             command = ["sh", "-c", setup + '\nexec "$@"', "sh"] + command
+        if pod is not None:  # not PID 1: a process of the pod, entered from outside
+            pid1 = False
+            command = pod.enter(command)
         if pid1:
             command = UNSHARE + command
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -126,7 +149,7 @@ class Init:
                                          preexec_fn=preexec, cwd=str(self.workdir),
                                          pass_fds=pass_fds)
         self.started = time.monotonic()
-        if pid1:
+        if pid1 or pod is not None:
             # None when it all ended before its pid was seen (a quick command on a
             # loaded machine): only wait() is meaningful then.
             pid = wait_for(lambda: self._inner_pid(), what="init.pyz in its namespace")
@@ -141,8 +164,8 @@ class Init:
         kids = children(self.proc.pid)
         if not kids:
             return None
-        # With a setup snippet, wait until the shell has exec'd init.pyz.
-        return None if self.setup and comm(kids[0]) in (None, "sh") else kids[0]
+        # Wait until the setup shell or nsenter's child has exec'd init.pyz.
+        return None if self.wrapped and comm(kids[0]) in (None, "sh", "nsenter") else kids[0]
 
     def child(self, name=None):
         """The main child's pid, once it runs (and, given name, once it exec'd name)."""
@@ -179,6 +202,52 @@ class Init:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+
+
+class Pod:
+    """A PID namespace whose PID 1 is a pause process, as a pod with a shared PID
+    namespace (or docker run --init): processes enter it from outside, as a
+    container's do, so none of them is PID 1. A kill(-1) from one of them reaches
+    the pod only, never this machine. own_proc=False leaves the machine's /proc
+    in view (a /proc that is not the namespace's). close() ends every process of
+    the pod: SIGKILL to its PID 1 ends the namespace."""
+
+    def __init__(self, own_proc=True, life=120):
+        self.own_proc = own_proc
+        command = ["unshare", "--pid", "--fork", "--kill-child"]
+        if own_proc:
+            command.append("--mount-proc")
+        self.proc = subprocess.Popen(command + ["sleep", str(life)], stdin=subprocess.DEVNULL)
+        self.pid = wait_for(lambda: self._pause(), what="the pod's pause process")
+
+    def _pause(self):
+        kids = children(self.proc.pid)
+        return kids[0] if kids and comm(kids[0]) == "sleep" else None
+
+    def enter(self, command):
+        """command, to be run as a process of the pod."""
+        return ["nsenter", "-t", str(self.pid), "-p"] + (["-m"] if self.own_proc else []) + \
+            ["--"] + list(command)
+
+    def members(self):
+        """Host pids of every process in the pod, its pause process included."""
+        mine = os.readlink("/proc/%d/ns/pid" % self.pid)
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.readlink("/proc/%s/ns/pid" % entry) == mine:
+                    found.append(int(entry))
+            except OSError:
+                pass
+        return sorted(found)
+
+    def close(self):
+        for pid in (self.pid, self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait(timeout=10)
 
 
 def wait_file(path, timeout=10.0):

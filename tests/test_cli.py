@@ -152,6 +152,7 @@ def test_peer_variables_and_their_precedence():
     assert parse("x", TINI_KILL_PROCESS_GROUP="0").pgroup is False       # unlike tini
     assert parse("x", TINI_KILL_PROCESS_GROUP="1", INITAPP_PGROUP="0").pgroup is False
     assert parse("x", TINI_VERBOSITY="4").verbosity == 3
+    assert parse("x", TINI_VERBOSITY="loud").verbosity == 1               # not a level: unset
     assert parse("-v", "x", TINI_VERBOSITY="0").verbosity == 1          # flags come last
     assert parse("x", DUMB_INIT_DEBUG="1").verbosity == 3
     assert parse("x", DUMB_INIT_DEBUG="yes").verbosity == 1              # only "1", as dumb-init

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from support import (INIT_PYTHON, PYTHON, TRAP, alive, children, read_lines, state, wait_file,
-                     wait_for)
+from support import (AT_ONCE, INIT_PYTHON, PYTHON, TRAP, alive, children, read_lines, state,
+                     timing, wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -20,7 +20,9 @@ def test_stop_signal_ends_sleep_child(start, signo, code):
     sent = time.monotonic()
     init.signal(signo)
     assert init.wait() == code
-    assert time.monotonic() - sent < 2.0
+    # Forwarded at once; sleep dies of it. Measured: 0.001-0.016 s over 20 runs of
+    # each signal, at most 0.016 s in 10 more each on 3.8 and 3.13.
+    assert 0 < timing("stop-forward", time.monotonic() - sent) < AT_ONCE
 
 
 @pytest.mark.parametrize("code", [0, 1, 42, 255])
@@ -245,6 +247,10 @@ def test_init_does_not_pin_the_working_directory(start):
     assert init.wait() == 143
 
 
+# rt_sigtimedwait's number in /proc/PID/syscall, where this suite has run.
+RT_SIGTIMEDWAIT = {"x86_64": 128, "aarch64": 137}
+
+
 def test_no_wakeups_while_idle(start):
     init = start("sleep", "30")
     init.child("sleep")
@@ -253,5 +259,34 @@ def test_no_wakeups_while_idle(start):
     time.sleep(2.0)
     after = int(open("/proc/%d/status" % init.pid).read().split("voluntary_ctxt_switches:")[1].split()[0])
     assert after == before
+    # And no timer at all, however long: the idle init waits in rt_sigtimedwait with
+    # no timeout (its third argument, the timeout's address, is NULL). A loop that
+    # polls every few seconds would show a timeout here.
+    call = open("/proc/%d/syscall" % init.pid).read().split()
+    if os.uname().machine in RT_SIGTIMEDWAIT:
+        assert int(call[0]) == RT_SIGTIMEDWAIT[os.uname().machine]
+    assert call[3] == "0x0", call
     init.signal(signal.SIGTERM)
     assert init.wait() == 143
+
+
+def test_sigchld_is_never_forwarded(start, box):
+    # SIGCHLD is the init's own business (its children's ends), whoever sends it.
+    work = box()
+    init = start(*TRAP, str(work), "--keep", "--handle", "CHLD", "WINCH")
+    wait_file(work / "ready")
+    init.signal(signal.SIGCHLD)
+    # SIGWINCH comes after it: initapp takes them in that order (the lower number
+    # first when both wait), and the child would run a forwarded SIGCHLD's handler first.
+    init.signal(signal.SIGWINCH)
+    wait_for(lambda: read_lines(work / "got"), what="SIGWINCH at the child")
+    assert [line.split()[0] for line in read_lines(work / "got")] == ["SIGWINCH"]
+    init.signal(signal.SIGKILL)
+
+
+def test_arguments_reach_the_command_without_a_shell(start):
+    # Words a shell would split, expand or run pass as they are, to the command itself.
+    words = ["$HOME", "a b", "*", "; echo injected", "`id`", "'", '"']
+    init = start("printf", "[%s]\\n", *words)
+    assert init.wait() == 0
+    assert init.stdout() == "".join("[%s]\n" % word for word in words)

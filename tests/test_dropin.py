@@ -1,18 +1,37 @@
 """initapp as a drop-in for tini and dumb-init: their flags and variables, privileges,
 file descriptors, logging. All against the built init.pyz as a real PID 1."""
 
+import calendar
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 
 import pytest
 
-from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, alive, read_lines, state,
-                     wait_file, wait_for)
+from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, alive, children, read_lines, state,
+                     status_field, wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def host_pid(init, pid_in_namespace):
+    """The machine's pid of a process in init's PID namespace."""
+    def find():
+        for pid in [init.pid] + children_all(init.pid):
+            if status_field(pid, "NSpid").split()[-1] == str(pid_in_namespace):
+                return pid
+        return None
+    return wait_for(find, what="pid %d of the namespace" % pid_in_namespace)
+
+
+def children_all(pid):
+    found = children(pid)
+    for kid in list(found):
+        found += children_all(kid)
+    return found
 
 
 def status_fields(text):
@@ -159,6 +178,34 @@ def test_single_child_exits_without_touching_the_rest(start, tmp_path):
         os.kill(worker, signal.SIGKILL)
 
 
+# The main child starts a helper in its own process group that records what it gets.
+WITH_HELPER = """
+import os, subprocess, sys
+os.mkdir(sys.argv[1] + "/helper")
+subprocess.Popen(sys.argv[2:] + [sys.argv[1] + "/helper", "--keep", "--handle", "USR1", "USR2"])
+while not os.path.exists(sys.argv[1] + "/helper/ready"):
+    pass
+os.execv(sys.argv[2], sys.argv[2:] + [sys.argv[1] + "/main", "--keep", "--handle", "USR1"])
+"""
+
+
+@pytest.mark.parametrize("options", [["-g", "-c"], ["-c", "--to-all", "USR1"]])
+def test_single_child_signals_reach_the_child_alone(start, tmp_path, options):
+    # -c (given after -g: the last of the modes wins) sends to the main child only,
+    # --to-all signals included.
+    (tmp_path / "main").mkdir()
+    init = start(*options, PYTHON, "-c", WITH_HELPER, str(tmp_path), *TRAP)
+    wait_file(tmp_path / "main" / "ready")
+    helper = int(wait_file(tmp_path / "helper" / "ready"))
+    init.signal(signal.SIGUSR1)
+    wait_for(lambda: read_lines(tmp_path / "main" / "got"), what="SIGUSR1 at the main child")
+    # The helper would run a SIGUSR1 handler before this SIGUSR2's (lower number first).
+    os.kill(host_pid(init, helper), signal.SIGUSR2)
+    wait_for(lambda: read_lines(tmp_path / "helper" / "got"), what="SIGUSR2 at the helper")
+    assert [line.split()[0] for line in read_lines(tmp_path / "helper" / "got")] == ["SIGUSR2"]
+    init.signal(signal.SIGKILL)
+
+
 @pytest.mark.parametrize("mode", ["--session", "-c"])
 def test_job_control_stops_initapp_too(start, mode):
     # dumb-init's two modes: SIGTSTP stops the child's group (--session) or is
@@ -199,6 +246,23 @@ def test_child_environment_is_untouched_and_env_adds(start):
     assert got == dict(env, ADDED="1", WEIRD="x", LISTEN_PID="2")  # LISTEN_PID named PID 1
 
 
+def test_listen_pid_of_another_process_is_passed_on_as_it_is(start):
+    # LISTEN_PID is rewritten only when it named initapp itself (PID 1 here).
+    env = dict(CLEAN_ENV, LISTEN_PID="7", LISTEN_FDS="1")
+    init = start("env", env=env)
+    assert init.wait() == 0
+    assert dict(line.split("=", 1) for line in init.stdout().splitlines()) == env
+
+
+def test_env_variable_takes_one_assignment_per_line(start):
+    # Values may hold commas, so INITAPP_ENV is split on lines, not on commas.
+    env = dict(CLEAN_ENV, INITAPP_ENV="A=1,2\nB=x=y\n")
+    init = start("env", "-0", env=env)
+    assert init.wait() == 0, init.stderr()
+    assert dict(item.split("=", 1) for item in init.stdout().split("\0")[:-1]) == dict(
+        env, A="1,2", B="x=y")
+
+
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
 GROUP = "root:x:0:\nalice:x:2001:\nstaff:x:2050:alice\naudio:x:2060:alice,bob\nother:x:2070:bob\n"
 
@@ -235,14 +299,60 @@ def test_bad_user_is_a_usage_error(start, accounts):
     assert init.stderr() == "[initapp] error: --user: no such user: 'mallory'\n"
 
 
-def test_workdir(start, tmp_path):
-    init = start("--workdir", str(tmp_path), "pwd")
+def test_init_keeps_its_rights_under_user(start, accounts):
+    # --user is for the child: initapp itself stays root, to reap and to signal.
+    init = start("--user", "alice", "sleep", "30", setup=accounts)
+    child = init.child("sleep")
+    assert status_field(child, "Uid").split() == ["2001"] * 4
+    for field in ("Uid", "Gid"):
+        assert status_field(init.pid, field).split() == ["0"] * 4
+    assert status_field(init.pid, "CapEff") == status_field(os.getpid(), "CapEff")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+@pytest.mark.parametrize("spec, what", [("4294967295", "user id out of range: 4294967295"),
+                                        ("0:4294967295", "group id out of range: 4294967295"),
+                                        ("99999999999999999999", "user id out of range")])
+def test_ids_out_of_range_are_usage_errors(start, spec, what):
+    # (uid_t)-1 means "unchanged" to setuid: refused before anything starts.
+    init = start("--user", spec, "touch", "started")
+    assert init.wait() == 2
+    assert init.stderr().startswith("[initapp] error: --user: " + what)
+    assert len(init.stderr().splitlines()) == 1
+    assert not (init.workdir / "started").exists()
+
+
+def test_workdir(start, box):
+    elsewhere = box()                     # not the directory initapp starts in
+    init = start("--workdir", str(elsewhere), "pwd")
     assert init.wait() == 0
-    assert init.stdout() == "%s\n" % tmp_path
-    bad = start("--workdir", "/no/such/dir", "pwd")
-    assert bad.wait() == 1
-    assert bad.stderr() == ("[initapp] error: cannot start pwd: --workdir /no/such/dir: "
-                            "No such file or directory\n")
+    assert init.stdout() == "%s\n" % elsewhere
+
+
+@pytest.mark.parametrize("where", ["missing", "a file"])
+def test_workdir_that_is_no_directory_is_a_usage_error(start, tmp_path, where):
+    # Checked before anything starts: exit 2, the command never runs.
+    target = tmp_path / "no-such-dir"
+    if where == "a file":
+        target.write_text("")
+    init = start("--workdir", str(target), "touch", str(tmp_path / "started"),
+                 env=dict(CLEAN_ENV, INITAPP_VERBOSITY="2"))
+    assert init.wait() == 2
+    assert init.stderr() == "[initapp] error: --workdir: not a directory: %r\n" % str(target)
+    assert not (tmp_path / "started").exists()
+
+
+def test_workdir_the_user_may_not_enter_fails_in_the_child(start, tmp_path, accounts):
+    # Only the child, as alice, finds out: exit 1 and one line, the command never runs.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    init = start("--user", "alice", "--workdir", str(private), "touch", str(tmp_path / "started"),
+                 setup=accounts)
+    assert init.wait() == 1
+    assert init.stderr() == ("[initapp] error: cannot start touch: --workdir %s: "
+                             "Permission denied\n" % private)
+    assert not (tmp_path / "started").exists()
 
 
 def test_inherited_fds_stay_with_the_child_only(start, tmp_path):
@@ -276,6 +386,19 @@ def test_json_log_events(start, box):
     assert (forwarded["signal"], forwarded["to"], forwarded["pid"]) == ("SIGTERM", "child", 2)
     assert records[-1]["code"] == 0
     assert all(record["time"].endswith("Z") for record in records)
+
+
+def test_log_time_in_text(start):
+    init = start("--log-time", "-vv", "true")
+    assert init.wait() == 0
+    lines = init.stderr().splitlines()
+    assert len(lines) >= 3
+    for line in lines:
+        stamp, rest = line.split(" ", 1)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), line
+        assert rest.startswith("[initapp] info: ")
+        when = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+        assert abs(when - time.time()) < 60
 
 
 def test_closed_stderr_does_not_kill_the_init(start, box):
@@ -312,15 +435,3 @@ def test_init_is_never_stopped_by_job_control_signals(start):
         wait_for(lambda: state(child) == "S", what="the child running")
     init.signal(signal.SIGTERM)
     assert init.wait() == 143
-
-
-def test_subreaper_refusal_is_a_warning_not_an_exit(monkeypatch, capfd):
-    # The kernel refuses PR_SET_CHILD_SUBREAPER in some sandboxes (EPERM); tini dies
-    # there. Faked here: no sandbox at hand refuses it.
-    from initapp import main, subreaper
-
-    monkeypatch.setattr(subreaper, "register", lambda: "Operation not permitted")
-    main.register_subreaper()
-    assert capfd.readouterr().err == (
-        "[initapp] warning: cannot become a child subreaper (Operation not permitted); "
-        "orphans of the workload will not be reaped by initapp\n")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from support import PYTHON, Init, alive, children, state, wait_file, wait_for
+from support import CLEAN_ENV, PYTHON, Init, alive, children, state, wait_file, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,8 +19,8 @@ def namespace(tmp_path):
     """namespace(COMMAND...) runs COMMAND as PID 1 of a new PID namespace."""
     started = []
 
-    def make(program, *args):
-        ns = Init(program, args, tmp_path)
+    def make(program, *args, env=None):
+        ns = Init(program, args, tmp_path, env=env)
         started.append(ns)
         return ns
 
@@ -216,3 +216,59 @@ def test_bad_target(init_pyz, args):
     assert result.returncode == 2
     assert result.stderr.startswith("[initapp] error: inspect: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_unreadable_files_are_listed(init_pyz, namespace):
+    # Run by another user, inspect cannot read root's environment: it says so.
+    ns = namespace(str(init_pyz), "sleep", "30")
+    wait_for(lambda: children(ns.pid), what="the child")
+    result = inspect(init_pyz, "--json", str(ns.pid), as_user="4242")
+    data = json.loads(result.stdout)
+    assert "/proc/%d/environ (Permission denied)" % ns.pid in data["unreadable"]
+    text = inspect(init_pyz, str(ns.pid), as_user="4242").stdout
+    assert "could not read: /proc/%d/environ (Permission denied)" % ns.pid in text.splitlines()
+
+
+@pytest.mark.parametrize("variable", [{}, {"TINI_KILL_PROCESS_GROUP": "1"}])
+def test_another_init_its_variables_and_advice(init_pyz, namespace, variable):
+    # A PID 1 that calls itself tini: its options come from its command line and
+    # its TINI_* variables, and the advice is the one for tini.
+    ns = namespace("bash", "-c", "exec -a tini sleep 30", env=dict(CLEAN_ENV, **variable))
+    wait_for(lambda: "tini" in open("/proc/%d/cmdline" % ns.pid).read(), what="tini")
+    data = report(init_pyz, ns.pid)
+    assert data["init"] == {"name": "tini", "options": ["%s=%s" % item for item in variable.items()]}
+    advice = " ".join(data["verdict"]["advice"])
+    assert "tini exits as soon as its child exits" in advice
+    assert ("add -g" in advice) is not bool(variable)
+
+
+ORPHAN_MAKER = """
+import os, sys, time
+if os.fork() == 0:
+    if os.fork() == 0:
+        time.sleep(30)
+        os._exit(0)
+    os._exit(0)
+time.sleep(30)
+"""
+
+
+def test_processes_re_parented_to_pid1(init_pyz, namespace):
+    ns = namespace(str(init_pyz), PYTHON, "-c", ORPHAN_MAKER)
+    wait_for(lambda: len(children(ns.pid)) == 2, what="the orphan re-parented to PID 1")
+    main, orphan = children(ns.pid)
+    data = report(init_pyz, ns.pid)
+    assert data["namespace"]["orphans"] == [{"pid": orphan, "command": "%s -c %s" % (
+        PYTHON, ORPHAN_MAKER)}]
+    text = inspect(init_pyz, str(ns.pid)).stdout
+    assert "  re-parented to PID 1 (not its first child): %d %s -c" % (orphan, PYTHON) in text
+
+
+def test_double_dash_inspect_runs_a_program_named_inspect(init_pyz, tmp_path):
+    program = tmp_path / "inspect"
+    program.write_text("#!/bin/sh\necho \"a program named inspect: $*\"\n")
+    program.chmod(0o755)
+    env = dict(CLEAN_ENV, PATH="%s:%s" % (tmp_path, CLEAN_ENV["PATH"]))
+    result = subprocess.run([str(init_pyz), "--", "inspect", "--json"], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (0, "a program named inspect: --json\n")

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from support import CLEAN_ENV, PYTHON, TRAP, UNSHARE, children, read_lines, state, \
-    wait_file, wait_for
+from support import CLEAN_ENV, INIT_PYTHON, PYTHON, ROOT, TRAP, UNSHARE, children, \
+    read_lines, state, wait_file, wait_for
 
 SOAK = os.environ.get("INITAPP_SOAK") == "1"
 SIGNALS = 100_000 if SOAK else 10_000
@@ -342,6 +342,55 @@ def test_signals_reach_pid_reuse_guard(tmp_path):
     finally:
         victim.kill()
         victim.wait()
+
+
+# In a PID namespace of its own, where ns_last_pid picks the next pid: the scanned
+# process exits after the guard's check and before its kill, and its pid goes to a
+# new process. The hook is in initapp's own read_stat; the exit, the reuse and the
+# signal are the kernel's.
+REUSE = """
+import os, signal, sys, time
+from initapp import signals, tree
+
+def sleeper():
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    return pid
+
+victim = sleeper()
+scanned = tree.read_stat(victim)
+impostor = []
+checked = tree.read_stat
+
+def exits_and_its_pid_is_reused_after_the_check(pid):
+    found = checked(pid)
+    os.kill(victim, signal.SIGKILL)
+    os.waitpid(victim, 0)
+    with open("/proc/sys/kernel/ns_last_pid", "w") as out:
+        out.write(str(victim - 1))
+    impostor.append(sleeper())
+    return found
+
+tree.read_stat = exits_and_its_pid_is_reused_after_the_check
+sent = tree.send(scanned, signal.SIGTERM)
+assert impostor == [victim], (impostor, victim)
+os.kill(victim, signal.SIGKILL)       # after a SIGTERM, its status would say SIGTERM
+_, status = os.waitpid(victim, 0)
+print(sent, os.WTERMSIG(status))
+"""
+
+
+def test_pid_reused_between_the_check_and_the_kill_is_never_hit():
+    # The start-time check alone leaves a window before kill(); the pidfd closes it.
+    probe = subprocess.run([INIT_PYTHON, "-c", "import os, sys; sys.exit(not hasattr(os, 'pidfd_open'))"])
+    if probe.returncode:
+        pytest.skip("no pidfd_open in this Python: the guard is the start-time check only")
+    result = subprocess.run(UNSHARE + [INIT_PYTHON, "-c", REUSE], capture_output=True, text=True,
+                            timeout=30, env=dict(CLEAN_ENV, PYTHONPATH=str(ROOT)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "False %d\n" % signal.SIGKILL
 
 
 # -- hostile and malformed input ---------------------------------------------------------

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from support import PYTHON, TRAP, alive, read_lines, wait_file, wait_for
+from support import (AT_ONCE, CLEAN_ENV, LATE, PROMPT, PYTHON, TRAP, alive, children, read_lines,
+                     timing, wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,8 +71,11 @@ def test_child_ignoring_sigterm_is_killed_at_the_deadline(start, box):
     sent = time.monotonic()
     init.signal(signal.SIGTERM)
     assert init.wait() == 137
-    took = time.monotonic() - sent
-    assert 1.4 < took < 4.0
+    took = timing("deadline", time.monotonic() - sent)
+    # The deadline is set when initapp takes the signal, after `sent`: never earlier
+    # than the grace. Measured: 1.507-1.548 s over 20 runs (median 1.524), at most
+    # 1.559 s in all 50.
+    assert 1.5 <= took < 1.5 + LATE
     assert "grace period of 1.5s is over" in init.stderr()
 
 
@@ -81,7 +85,46 @@ def test_exits_promptly_once_the_tree_is_gone(start, tmp_path):
     assert init.wait() == 3
     ended = time.time()
     last_done = max(os.stat(tmp_path / ("w%d" % i) / "done").st_mtime for i in range(2))
-    assert ended - last_done < 1.0
+    # From the last worker's "done" file to the test seeing initapp's namespace end:
+    # the worker's exit, initapp's reap and exit, unshare's. Measured: 0.003-0.050 s
+    # over 20 runs (median 0.028), at most 0.065 s in all 50.
+    assert 0 < timing("exit-after-last", ended - last_done) < PROMPT
+
+
+# The main child starts a worker in its own session, notes the time and exits by itself.
+LEAVER = """
+import os, subprocess, sys, time
+os.mkdir(sys.argv[1] + "/worker")
+subprocess.Popen(sys.argv[2:] + [sys.argv[1] + "/worker"], start_new_session=True)
+while not os.path.exists(sys.argv[1] + "/worker/ready"):
+    time.sleep(0.01)
+if os.environ.get("STOP_WORKER"):
+    os.kill(int(open(sys.argv[1] + "/worker/ready").read()), 19)   # SIGSTOP
+with open(sys.argv[1] + "/exited", "w") as out:
+    out.write("%.6f" % time.time())
+sys.exit(3)
+"""
+
+
+def test_leftovers_get_sigterm_as_soon_as_the_main_child_exits(start, tmp_path):
+    init = start("--grace", "20", PYTHON, "-c", LEAVER, str(tmp_path), *TRAP)
+    assert init.wait() == 3
+    exited = float((tmp_path / "exited").read_text())
+    got = got_times(tmp_path / "worker")
+    assert len(got) == 1 and read_lines(tmp_path / "worker" / "got")[0].startswith("SIGTERM")
+    # From the main child's last act to the worker's handler: initapp's reap, its
+    # scan of /proc and the signal. Measured: 0.004-0.026 s over 20 runs (median
+    # 0.009), at most 0.066 s in all 50.
+    assert 0 < timing("leftovers-term", got[0] - exited) < AT_ONCE
+
+
+def test_stopped_leftover_is_continued_and_stops_gracefully(start, tmp_path):
+    # A stopped process acts on SIGTERM only once continued: leftovers get SIGCONT too.
+    init = start("--grace", "20", PYTHON, "-c", LEAVER, str(tmp_path), *TRAP,
+                 env=dict(CLEAN_ENV, STOP_WORKER="1"))
+    assert init.wait(timeout=10) == 3
+    assert read_lines(tmp_path / "worker" / "got")[0].startswith("SIGTERM")
+    assert read_lines(tmp_path / "worker" / "done")
 
 
 def test_second_stop_signal_kills_at_once_when_asked(start, box):
@@ -114,7 +157,10 @@ def test_delay_holds_the_signal_back(start, box):
     sent = time.time()
     init.signal(signal.SIGTERM)
     assert init.wait() == 0
-    assert got_times(work)[0] - sent >= 0.95
+    # Held back from initapp's taking the signal, after `sent`: never less than the
+    # delay. Measured: 1.000-1.008 s over 20 runs (median 1.001), at most 1.010 s in
+    # all 50.
+    assert 1.0 <= timing("delay", got_times(work)[0] - sent) < 1.0 + LATE
 
 
 def test_deadline_counts_from_the_signal_not_the_delayed_forward(start, box):
@@ -124,7 +170,26 @@ def test_deadline_counts_from_the_signal_not_the_delayed_forward(start, box):
     sent = time.monotonic()
     init.signal(signal.SIGTERM)
     assert init.wait() == 137
-    assert 1.4 < time.monotonic() - sent < 4.0
+    # Killed at grace (1.5 s) after the signal, not after the delayed forward (2.5 s).
+    # Measured: 1.516-1.551 s over 20 runs (median 1.525), at most 1.554 s in all 50.
+    assert 1.5 <= timing("delay-deadline", time.monotonic() - sent) < 1.5 + LATE
+
+
+def test_delayed_signal_is_dropped_once_the_main_child_is_gone(start, tmp_path):
+    # HUP to the whole tree, held back 0.5 s; the main child exits meanwhile: the
+    # held HUP is dropped, and the worker, still in its 1 s cleanup, never sees it.
+    (tmp_path / "main").mkdir()
+    init = start("-vv", "--delay", "HUP:0.5", "--to-all", "HUP", PYTHON, "-c", DAEMON_AND_MAIN,
+                 str(tmp_path), *TRAP, "--cleanup", "1", "--handle", "TERM", "HUP")
+    wait_file(tmp_path / "main" / "ready")
+    wait_file(tmp_path / "daemon" / "ready")
+    init.signal(signal.SIGHUP)
+    wait_for(lambda: "forwarding SIGHUP in 0.5s" in init.stderr(), what="the HUP held back")
+    init.signal(signal.SIGUSR1)            # the main child dies of it at once
+    assert init.wait() == 128 + signal.SIGUSR1
+    assert [line.split()[0] for line in read_lines(tmp_path / "daemon" / "got")] == ["SIGTERM"]
+    assert read_lines(tmp_path / "daemon" / "done")
+    assert "dropping delayed SIGHUP: the main child is gone" in init.stderr()
 
 
 # The main child starts a daemon in its own session that reports SIGHUP and
@@ -135,6 +200,15 @@ os.mkdir(sys.argv[1] + "/daemon")
 subprocess.Popen(sys.argv[2:] + [sys.argv[1] + "/daemon", "--keep", "--handle", "HUP",
                                  "--ignore", "TERM"], start_new_session=True)
 os.execv(sys.argv[2], sys.argv[2:] + [sys.argv[1] + "/main", "--handle", "HUP", "TERM"])
+"""
+
+
+# The same, with a daemon that takes what it is given (its options follow).
+DAEMON_AND_MAIN = """
+import os, subprocess, sys
+os.mkdir(sys.argv[1] + "/daemon")
+subprocess.Popen(sys.argv[2:4] + [sys.argv[1] + "/daemon"] + sys.argv[4:], start_new_session=True)
+os.execv(sys.argv[2], sys.argv[2:4] + [sys.argv[1] + "/main", "--handle", "TERM", "--keep"])
 """
 
 
@@ -151,28 +225,116 @@ def test_to_all_reaches_daemons_in_their_own_sessions(start, tmp_path):
 
 
 @pytest.mark.parametrize("end", ["second signal", "deadline"])
-def test_not_pid1_never_signals_outside_its_tree(start, tmp_path, box, end):
-    # A process beside init.pyz (same parent, same session) must survive the whole
-    # shutdown, including the kill at the end.
+def test_not_pid1_never_signals_outside_its_tree(start, tmp_path, box, pod, end):
+    # initapp in a pod's shared PID namespace, not PID 1: a sidecar beside it (same
+    # namespace, outside initapp's tree) must get nothing on any path that signals
+    # the tree: --to-all, the leftovers' SIGTERM, the kill at the deadline or the one
+    # a second stop signal forces. In a pod, a wrong kill(-1) reaches the pod only,
+    # never this machine.
+    sandbox = pod()
     outside = box("outside")
-    neighbour = subprocess.Popen(TRAP + [str(outside), "--life", "20"])
+    sidecar = subprocess.Popen(sandbox.enter(TRAP + [str(outside), "--keep", "--handle", "HUP",
+                                                     "TERM", "INT"]))
     try:
         wait_file(outside / "ready")
         (tmp_path / "main").mkdir()
         grace = "30" if end == "second signal" else "1"
-        init = start("--grace", grace, "--force-on-repeat", PYTHON, "-c", DAEMON, str(tmp_path), *TRAP, pid1=False)
+        init = start("--grace", grace, "--force-on-repeat", "--to-all", "HUP", PYTHON, "-c",
+                     DAEMON, str(tmp_path), *TRAP, pod=sandbox)
         wait_file(tmp_path / "main" / "ready")
         wait_file(tmp_path / "daemon" / "ready")
+        init.signal(signal.SIGHUP)           # --to-all: to the main child and the daemon
+        for who in ("main", "daemon"):
+            wait_for(lambda: read_lines(tmp_path / who / "got"), what="SIGHUP at " + who)
         init.signal(signal.SIGTERM)          # main child handles it and exits ...
         wait_for(lambda: read_lines(tmp_path / "main" / "done"), what="main child done")
-        time.sleep(0.3)                      # ... the daemon ignores its SIGTERM
-        assert alive(init.pid)
         if end == "second signal":
-            init.signal(signal.SIGTERM)      # the second forces the kill
-        assert init.wait() == 0
-        assert not alive(int(wait_file(tmp_path / "daemon" / "ready")))
-        assert neighbour.poll() is None
+            time.sleep(0.3)                  # ... the daemon ignores its SIGTERM ...
+            assert alive(init.pid)
+            init.signal(signal.SIGTERM)      # ... the second forces the kill
+        assert init.wait() == 0              # ... or the deadline does
+        assert [line.split()[0] for line in read_lines(tmp_path / "daemon" / "got")] == ["SIGHUP"]
+        # Left in the pod: its pause process and the sidecar, alive and untouched.
+        assert sidecar.poll() is None and len(children(sidecar.pid)) == 1
+        assert [pid for pid in sandbox.members() if alive(pid)] == sorted(
+            [sandbox.pid] + children(sidecar.pid))
         assert read_lines(outside / "got") == []
     finally:
-        neighbour.kill()
-        neighbour.wait()
+        sidecar.kill()
+        sidecar.wait()
+
+
+# Four forkers fork without pause, ignoring SIGTERM, each keeping at most 15
+# children (which sleep, then end by themselves): a scan of /proc is always behind
+# their latest forks, and on 2 cores they also slow the scan down.
+FORKERS = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+end = time.monotonic() + 20
+for _ in range(4):
+    if os.fork() == 0:
+        kids = []
+        while time.monotonic() < end:
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(20)
+                os._exit(0)
+            kids.append(pid)
+            if len(kids) > 15:
+                old = kids.pop(0)
+                os.kill(old, signal.SIGKILL)
+                os.waitpid(old, 0)
+        os._exit(0)
+open(sys.argv[1], "w").close()
+time.sleep(20)
+"""
+
+
+def test_final_kill_is_repeated_for_processes_forked_meanwhile(start, tmp_path, pod):
+    # Not PID 1, there is no atomic kill(-1): the kill at the deadline goes to the
+    # processes a scan found, and a forker makes new ones between the scan and the
+    # kill. initapp looks again until none is left; nothing survives it.
+    sandbox = pod()
+    init = start("--grace", "0.5", PYTHON, "-c", FORKERS, str(tmp_path / "ready"), pod=sandbox)
+    wait_file(tmp_path / "ready")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137
+    assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
+
+
+# A main child with a worker in its own group (handles TERM) and a daemon in its own
+# session; the main child exits once both are ready, the daemon a moment later.
+GROUP_AND_DAEMON = """
+import os, subprocess, sys, time
+trap, work = sys.argv[2:4], sys.argv[1]
+for name in ("grouped", "daemon"):
+    os.mkdir(os.path.join(work, name))
+subprocess.Popen(trap + [work + "/grouped", "--life", "10"])
+subprocess.Popen(trap + [work + "/daemon", "--life", "1.5"], start_new_session=True)
+for name in ("grouped", "daemon"):
+    while not os.path.exists(os.path.join(work, name, "ready")):
+        time.sleep(0.01)
+sys.exit(3)
+"""
+
+
+def test_with_another_namespaces_proc_only_the_childs_group_is_signalled(start, tmp_path,
+                                                                          box, pod):
+    # A PID namespace that shows the machine's /proc: initapp cannot tell its tree
+    # there, so it signals the main child's process group only, and says so.
+    sandbox = pod(own_proc=False)
+    outside = box("outside")
+    sidecar = subprocess.Popen(sandbox.enter(TRAP + [str(outside), "--keep"]))
+    try:
+        wait_file(outside / "ready")
+        init = start("--grace", "5", PYTHON, "-c", GROUP_AND_DAEMON, str(tmp_path), *TRAP,
+                     pod=sandbox)
+        assert init.wait() == 3
+        assert read_lines(tmp_path / "grouped" / "got")[0].startswith("SIGTERM")
+        assert read_lines(tmp_path / "daemon" / "got") == []     # it ended by itself
+        assert read_lines(tmp_path / "daemon" / "timeout")
+        assert read_lines(outside / "got") == [] and sidecar.poll() is None
+        assert "/proc does not belong to this PID namespace" in init.stderr()
+    finally:
+        sidecar.kill()
+        sidecar.wait()

@@ -5,8 +5,11 @@ import subprocess
 
 import pytest
 
+import seccomp
 from support import (CLEAN_ENV, INIT_PYTHON, PYTHON, UNSHARE, children, state, wait_file,
                      wait_for)
+
+PR_SET_CHILD_SUBREAPER = 36
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,3 +58,16 @@ def test_prctl_loads_only_the_c_half_of_ctypes(init_pyz):
     assert not {"ctypes", "struct", "ctypes.util"} & subreaper
     # As PID 1 there is no prctl to call: not even _ctypes.
     assert "_ctypes" not in imported_modules(init_pyz, pid1=True)
+
+
+@pytest.mark.skipif(not seccomp.supported(), reason="no seccomp filter for this architecture")
+def test_subreaper_refused_by_the_kernel_is_a_warning_not_an_exit(start):
+    # Some sandboxes refuse PR_SET_CHILD_SUBREAPER (EPERM); tini dies there. A seccomp
+    # filter makes this kernel refuse it: initapp warns, runs the workload, and
+    # exits with its code.
+    init = start(PYTHON, "-c", "raise SystemExit(7)", pid1=False,
+                 preexec=seccomp.refuse_prctl(PR_SET_CHILD_SUBREAPER))
+    assert init.wait() == 7
+    assert init.stderr() == (
+        "[initapp] warning: cannot become a child subreaper (Operation not permitted); "
+        "orphans of the workload will not be reaped by initapp\n")
