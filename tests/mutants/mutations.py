@@ -24,6 +24,7 @@ GROUPS = ("security", "option", "stop", "core", "inspect")
 M = Mutation
 SHUTDOWN, LOOP, TREE, SPAWN, MAIN, CLI = ("initapp/%s.py" % name for name in (
     "shutdown", "loop", "tree", "spawn", "main", "cli"))
+LOG = "initapp/log.py"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -96,8 +97,16 @@ MUTATIONS = [
            "    pass")),
     M("locale-coercion-leaks", "security",
       "the LC_CTYPE Python adds for itself reaches the child",
-      ["test_packaging.py::test_environment_reaches_the_child_unchanged"],
-      edit(SPAWN, '    if "LC_CTYPE" not in os.environ:\n        return\n', "    return\n")),
+      ["test_packaging.py::test_environment_reaches_the_child_byte_for_byte"],
+      edit(SPAWN, '    if current not in _COERCED_LOCALES:\n        return\n', "    return\n")),
+    M("stderr-blocks", "security",
+      "messages are written to stderr with a plain, blocking write",
+      ["test_reliability.py::test_stderr_nobody_reads"],
+      edit(LOG, "    return _nowait\n", "    return _plain\n")),
+    M("log-unescaped", "security",
+      "control characters of names reach the text log as they are",
+      ["test_core.py::test_a_name_cannot_forge_a_log_line"],
+      edit(LOG, "    if text.isprintable():\n        return text\n", "    if True:\n        return text\n")),
     M("argv-reencoded", "security",
       "arguments that are not UTF-8 are re-encoded on their way",
       ["test_reliability.py::test_non_utf8_argv_and_environment_pass_byte_for_byte"],
