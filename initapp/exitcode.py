@@ -2,6 +2,7 @@
 
 import os
 
+from initapp import signals
 from initapp.defaults import SIGNAL_EXIT_BASE
 
 
@@ -13,5 +14,7 @@ def from_status(status):
 
 def describe(status):
     if os.WIFSIGNALED(status):
-        return "killed by signal %d" % os.WTERMSIG(status)
+        name = signals.name(os.WTERMSIG(status))
+        core = " (core dumped)" if os.WCOREDUMP(status) else ""
+        return "killed by %s%s" % ("signal " + name if name.isdigit() else name, core)
     return "exited with %d" % os.WEXITSTATUS(status)

@@ -4,7 +4,7 @@ other process the init answers for are gone."""
 import os
 
 from initapp import exitcode, log, signals, spawn
-from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT
+from initapp.defaults import EXIT_UNREAPED, JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT, MSG_UNREAPED
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
 
@@ -38,9 +38,11 @@ class Supervisor:
         return self.exit_code()
 
     def finished(self):
+        if self.shutdown.gave_up:
+            return True  # what is left cannot die: waiting would never end
         if self.status is None:
             return False
-        return self.config.single_child or not self.children_left or self.shutdown.gave_up
+        return self.config.single_child or not self.children_left
 
     def timeout(self):
         due = [when - self.clock() for when in self.delayed.values()]
@@ -50,6 +52,10 @@ class Supervisor:
         return min(due) if due else None
 
     def exit_code(self):
+        if self.status is None:
+            code, why = EXIT_UNREAPED, MSG_UNREAPED.format(pid=self.child)
+            log.info(MSG_EXIT.format(code=code, why=why), "exit", code=code, reason=why)
+            return code
         code = exitcode.from_status(self.status)
         why = "main child %s" % exitcode.describe(self.status)
         if code in self.config.success_codes:

@@ -1,5 +1,6 @@
 """Shutdown: the whole tree, one deadline (as PID 1 and as a subreaper)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -76,7 +77,11 @@ def test_child_ignoring_sigterm_is_killed_at_the_deadline(start, box):
     # than the grace. Measured: 1.507-1.548 s over 20 runs (median 1.524), at most
     # 1.559 s in all 50.
     assert 1.5 <= took < 1.5 + LATE
-    assert "grace period of 1.5s is over" in init.stderr()
+    lines = init.stderr().splitlines()
+    # The warning names what is still alive (pid, state, command cut to 80 characters).
+    prefix = "[initapp] warning: grace period of 1.5s is over; killing 1 process(es) still alive: "
+    assert len(lines) == 1 and lines[0].startswith(prefix + "2 (S, %s %s" % tuple(TRAP))
+    assert lines[0].endswith("...)") and len(lines[0]) == len(prefix) + len("2 (S, )") + 80
 
 
 def test_exits_promptly_once_the_tree_is_gone(start, tmp_path):
@@ -338,3 +343,18 @@ def test_with_another_namespaces_proc_only_the_childs_group_is_signalled(start, 
     finally:
         sidecar.kill()
         sidecar.wait()
+
+
+def test_deadline_names_a_bounded_number_of_processes(start):
+    init = start("--grace", "0.5", "--log-format", "json", "sh", "-c",
+                 'trap "" TERM; for i in $(seq 14); do sleep 30 & done; wait')
+    wait_for(lambda: len(children(init.child("sh"))) == 14, what="14 sleeps")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137
+    events = [json.loads(line) for line in init.stderr().splitlines()]
+    deadline = next(event for event in events if event["event"] == "deadline")
+    assert deadline["count"] == 15 and len(deadline["processes"]) == 10
+    assert deadline["processes"][0] == {"pid": 2, "state": "S", "command": deadline[
+        "processes"][0]["command"]}
+    assert [p["command"] for p in deadline["processes"][1:]] == ["sleep 30"] * 9
+    assert deadline["message"].endswith(" and 5 more")

@@ -12,6 +12,11 @@ pytestmark = pytest.mark.timeout(10)
 class FakeTree:
     def __init__(self):
         self.sent = []
+        self.scans = 0
+
+    def alive(self):
+        self.scans += 1
+        return []
 
     def signal_all(self, signo, skip_pgid=None):
         self.sent.append((signo, skip_pgid))
@@ -73,3 +78,18 @@ def test_second_stop_signal_forces_only_when_asked(seq):
     assert shutdown.tree.sent == []
     assert shutdown.stop_signal(signals.SIGTERM, force_on_repeat=True) is False
     assert shutdown.tree.sent == [(signals.SIGKILL, None)]
+
+
+def test_after_giving_up_nothing_is_due(seq):
+    # Once given up, no timer is left: a negative one would make the loop spin.
+    shutdown, clock = seq
+    shutdown.begin("test")
+    clock.now += 5.0
+    shutdown.tick()
+    clock.now += KILL_WAIT_SECONDS + 1.0
+    shutdown.tick()
+    assert shutdown.gave_up and shutdown.tree.scans == 2   # the deadline's and the give-up's
+    assert shutdown.timeout() is None
+    for _ in range(3):
+        shutdown.tick()
+    assert shutdown.tree.scans == 2 and shutdown.tree.sent == [(signals.SIGKILL, None)]
