@@ -7,6 +7,10 @@ EXIT_INTERNAL = 1       # the workload could not be started: fork failed, or the
 EXIT_NOT_FOUND = 127    # the command does not exist (the shell's convention)
 EXIT_CANNOT_EXEC = 126  # the command exists but cannot be executed
 SIGNAL_EXIT_BASE = 128  # a workload killed by signal N exits 128+N
+# --timeout stopped the workload: coreutils timeout's code, which scripts and CI
+# systems already read as "timed out" (the workload's own code cannot be 124 and
+# mean that, since it never chose to end).
+EXIT_TIMEOUT = 124
 # The main child was still alive KILL_WAIT_SECONDS after SIGKILL (uninterruptible
 # sleep, a frozen cgroup): initapp exits as if it had died of SIGKILL.
 EXIT_UNREAPED = SIGNAL_EXIT_BASE + 9
@@ -50,9 +54,9 @@ options:
 Every option can also be set by the environment variable shown; a flag wins
 over its variable. Signals are names (TERM, SIGTERM, RTMIN+3) or numbers.
 exit codes: the command's own; 128+N if it died of signal N; 127 command not
-found; 126 command not executable; 137 it could not be reaped after SIGKILL;
-2 usage error (nothing started); 1 initapp could not start it (fork failed, or the
-child could not become --user or enter --workdir).
+found; 126 command not executable; 124 --timeout stopped it; 137 it could not
+be reaped after SIGKILL; 2 usage error (nothing started); 1 initapp could not
+start it (fork failed, or the child could not become --user or enter --workdir).
 """
 
 MSG_NOT_FOUND = "{cmd}: command not found"
@@ -76,7 +80,13 @@ MSG_DEADLINE_UNKNOWN = "every process left"
 MSG_GAVE_UP = ("{count} process(es) still alive {seconds:g}s after SIGKILL, exiting without "
                "them: {processes}")
 MSG_GAVE_UP_UNKNOWN = "processes still alive {seconds:g}s after SIGKILL; exiting without them"
-MSG_UNREAPED = "main child {pid} could not be reaped after SIGKILL"
+MSG_UNREAPED = "main child {pid} ({command}) could not be reaped after SIGKILL"
+MSG_TIME_LIMIT = "time limit of {seconds:g}s reached"
+MSG_TIMED_OUT = "stopped by --timeout {seconds:g}s: {why}"
+MSG_OOM = "{who} was killed by the kernel's OOM killer ({limit})"
+MSG_OOM_TREE = ("{who} exited with {code} after the kernel's OOM killer killed a process of "
+                "the tree ({limit})")
+MSG_MAIN = "main child {pid} ({command})"
 
 # Shown by --license; the same text as the LICENSE file (a test checks it).
 LICENSE = """\

@@ -8,35 +8,42 @@
    `-- t=grace+KILL_WAIT  give up on processes that cannot die (uninterruptible
                 sleep, a frozen cgroup): name them once, then the init exits
 
+A --timeout starts the same sequence when the main child has run that long.
 With --force-on-repeat, a second stop signal during the grace period forces:
 SIGKILL at once. Without it (the default) a repeated stop signal is only forwarded."""
 
 from initapp import log, signals
 from initapp.defaults import (KILL_RETRY_SECONDS, KILL_WAIT_SECONDS, MSG_DEADLINE,
                               MSG_DEADLINE_ALIVE, MSG_DEADLINE_UNKNOWN, MSG_FORCED, MSG_GAVE_UP,
-                              MSG_GAVE_UP_UNKNOWN)
+                              MSG_GAVE_UP_UNKNOWN, MSG_TIME_LIMIT)
 from initapp.tree import listing
 
 
 class Shutdown:
-    def __init__(self, grace, tree, clock):
+    def __init__(self, grace, tree, clock, limit=None):
         self.grace = grace
         self.tree = tree
         self.clock = clock
+        self.limit = limit or None  # --timeout: seconds the main child may run
+        self.started = clock()   # the main child's start, within a millisecond
         self.deadline = None     # when the grace period ends, once shutting down
+        self.why = None          # what started the stop
+        self.began = None        # ... and when
         self.killed_at = None    # when SIGKILL went out
         self.killed = None       # (text, records, count) of those alive at the deadline
         self.stop_signals = 0    # stop signals received so far
+        self.timed_out = False
         self.gave_up = False
 
     @property
     def active(self):
         return self.deadline is not None
 
-    def begin(self, why):
+    def begin(self, why, report=log.info):
         if self.deadline is None:
-            self.deadline = self.clock() + self.grace
-            log.info("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
+            self.why, self.began = why, self.clock()
+            self.deadline = self.began + self.grace
+            report("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
 
     def stop_signal(self, signo, force_on_repeat=False):
         """A stop signal arrived. Returns False when it forced the end instead of
@@ -84,23 +91,33 @@ class Shutdown:
 
     def timeout(self):
         """Seconds until the next step of the sequence, or None if nothing is due."""
-        if self.deadline is None or self.gave_up:
-            return None
         now = self.clock()
+        if self.deadline is None:
+            return None if self.limit is None else self.started + self.limit - now
+        if self.gave_up:
+            return None
         if self.killed_at is None:
             return self.deadline - now
         # Processes may fork between a scan and its kills: look again soon.
         return min(KILL_RETRY_SECONDS, self.killed_at + KILL_WAIT_SECONDS - now)
 
     def tick(self):
-        """Take the step that is due."""
+        """Take the step that is due. True when the time limit has just started
+        the stop sequence: the caller then stops the main child as for a stop signal."""
         now = self.clock()
-        if self.deadline is None or now < self.deadline or self.gave_up:
-            return
+        if self.deadline is None:
+            if self.limit is None or now < self.started + self.limit:
+                return False
+            self.timed_out = True
+            self.begin(MSG_TIME_LIMIT.format(seconds=self.limit), log.warning)
+            return True
+        if now < self.deadline or self.gave_up:
+            return False
         if self.killed_at is not None and now >= self.killed_at + KILL_WAIT_SECONDS:
             self.give_up()
         else:
             self.kill()
+        return False
 
     def give_up(self):
         """Processes that outlive SIGKILL cannot be waited for: say which, once."""

@@ -1,17 +1,32 @@
-"""Real cgroups: processes SIGKILL cannot end (frozen).
+"""Real cgroups: OOM kills named as such, and processes SIGKILL cannot end (frozen).
 
-Each test makes its own cgroup (cgroup v1 freezer) below the runner's own, moves
-init.pyz's child into it, and removes it in teardown."""
+Each test makes its own cgroup (cgroup v1 memory or freezer) below the runner's
+own, moves init.pyz or its child into it, and removes it in teardown."""
 
 import json
+import os
 import signal
+import subprocess
 import time
 
 import pytest
 
-from support import alive, cgroup_pids, cpu_seconds, read_lines, wait_for
+from support import PYTHON, alive, cgroup_pids, cpu_seconds, read_lines, wait_for
 
 pytestmark = pytest.mark.timeout(90)
+
+LIMIT = 64 << 20
+# Grows by 1 MiB steps until the OOM killer ends it (without a limit it stops at
+# 1 GiB: nothing runs unbounded).
+HOG = "b = [bytearray(1 << 20) for _ in range(1024)]"
+
+
+def memory_cgroup(cgroup_v1, limit=LIMIT):
+    path = cgroup_v1("memory")
+    (path / "memory.limit_in_bytes").write_text(str(limit))
+    if not (path / "memory.oom_control").read_text().count("oom_kill "):
+        pytest.skip("this kernel's cgroup v1 has no oom_kill counter (needs Linux 4.13+)")
+    return path
 
 
 def enter(path):
@@ -19,8 +34,69 @@ def enter(path):
     return "echo $$ > %s/cgroup.procs" % path
 
 
+def oom_kills(path):
+    for line in (path / "memory.oom_control").read_text().splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    return None
+
+
 def json_events(init):
     return [json.loads(line) for line in init.stderr().splitlines() if line.startswith("{")]
+
+
+def test_oom_kill_of_the_main_child_is_named(start, cgroup_v1):
+    path = memory_cgroup(cgroup_v1)
+    init = start(PYTHON, "-c", HOG, setup=enter(path))
+    assert init.wait(timeout=60) == 137
+    assert oom_kills(path) == 1
+    assert init.stderr().splitlines() == [
+        "[initapp] warning: main child 2 (%s -c %s) was killed by the kernel's OOM killer "
+        "(memory limit 64 MiB)" % (PYTHON, HOG)]
+
+
+def test_oom_kill_fields_in_json(start, cgroup_v1):
+    path = memory_cgroup(cgroup_v1)
+    init = start("--log-format", "json", PYTHON, "-c", HOG, setup=enter(path))
+    assert init.wait(timeout=60) == 137
+    events = json_events(init)
+    reaped = next(event for event in events if event["event"] == "reaped")
+    assert (reaped["main"], reaped["oom"], reaped["memory_limit"]) == (True, True, LIMIT)
+    assert reaped["status"] == "killed by SIGKILL"
+    end = events[-1]
+    assert end["event"] == "exit"   # written in JSON at the default verbosity
+    assert (end["code"], end["oom"], end["memory_limit"], end["oom_kills"]) == (137, True, LIMIT, 1)
+    assert "OOM killer" in end["reason"]
+
+
+def test_oom_kill_of_another_process_is_named(start, cgroup_v1, tmp_path):
+    path = memory_cgroup(cgroup_v1)
+    # A shell wrapper starts the hog in a subshell and exits: the hog is an orphan.
+    init = start("--grace", "1", "sh", "-c", "(%s -c '%s' &); exec sleep 30" % (PYTHON, HOG),
+                 setup=enter(path))
+    message = wait_for(lambda: [line for line in init.stderr().splitlines() if "OOM" in line],
+                       timeout=60, what="the OOM message")
+    assert len(message) == 1
+    assert message[0].startswith("[initapp] warning: process ")
+    assert message[0].endswith(" was killed by the kernel's OOM killer (memory limit 64 MiB)")
+    assert alive(init.child("sleep"))      # the main child is not the one named
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+def test_kill_9_is_not_an_oom_kill(start, cgroup_v1):
+    path = memory_cgroup(cgroup_v1)
+    # An OOM kill before initapp starts: the counter is 1, not 0, from the start.
+    hog = subprocess.run(["sh", "-c", enter(path) + "; exec %s -c '%s'" % (PYTHON, HOG)],
+                         timeout=60)
+    assert hog.returncode == -signal.SIGKILL and oom_kills(path) == 1
+    init = start("-v", "sleep", "30", setup=enter(path))
+    child = init.child("sleep")
+    os.kill(child, signal.SIGKILL)
+    assert init.wait() == 137
+    assert "main child 2 (sleep 30) killed by SIGKILL" in init.stderr()
+    assert "OOM" not in init.stderr()
+
 
 def freeze(path):
     (path / "freezer.state").write_text("FROZEN")
@@ -67,4 +143,5 @@ def test_frozen_leftover_under_a_subreaper(start, cgroup_v1, tmp_path):
     gave_up = [event for event in events if event["event"] == "gave_up"]
     assert len(gave_up) == 1
     assert gave_up[0]["processes"] == [{"pid": worker, "state": "D", "command": "sleep 60"}]
-    assert len(read_lines(init.stderr_path)) == 2   # the deadline's warning, the give-up
+    assert events[-1]["event"] == "exit" and events[-1]["killed"] == gave_up[0]["processes"]
+    assert len(read_lines(init.stderr_path)) == 3   # deadline, give-up, exit summary

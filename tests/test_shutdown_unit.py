@@ -40,6 +40,12 @@ def seq():
     return Shutdown(5.0, FakeTree(), clock), clock
 
 
+@pytest.fixture
+def limited():
+    clock = Clock()
+    return Shutdown(5.0, FakeTree(), clock, limit=10.0), clock
+
+
 def test_idle_has_no_timeout(seq):
     shutdown, _ = seq
     assert shutdown.timeout() is None
@@ -93,3 +99,30 @@ def test_after_giving_up_nothing_is_due(seq):
     for _ in range(3):
         shutdown.tick()
     assert shutdown.tree.scans == 2 and shutdown.tree.sent == [(signals.SIGKILL, None)]
+
+
+def test_time_limit_starts_the_stop_once(limited):
+    shutdown, clock = limited
+    assert shutdown.timeout() == pytest.approx(10.0)
+    clock.now += 9.9
+    assert shutdown.tick() is False and not shutdown.active
+    clock.now += 0.1
+    assert shutdown.tick() is True
+    assert shutdown.timed_out and shutdown.why == "time limit of 10s reached"
+    assert shutdown.timeout() == pytest.approx(5.0)      # now the grace period runs
+    assert shutdown.tick() is False
+
+
+def test_time_limit_never_fires_once_stopping():
+    clock = Clock()
+    shutdown = Shutdown(20.0, FakeTree(), clock, limit=10.0)
+    clock.now += 3.0
+    shutdown.stop_signal(signals.SIGTERM)
+    clock.now += 7.0
+    assert shutdown.tick() is False and not shutdown.timed_out
+    assert shutdown.timeout() == pytest.approx(13.0)     # the stop's own deadline
+
+
+def test_no_limit_means_no_timer():
+    for limit in (None, 0):
+        assert Shutdown(5.0, FakeTree(), Clock(), limit=limit).timeout() is None
