@@ -161,3 +161,11 @@ class OomWatch:
         count = self.cgroup.oom_kills()
         return None if count is None else count - self.start
 
+
+def report(pid):
+    """For `inspect`: the memory cgroup of a process, or None when none is found."""
+    group = locate(pid)
+    if group is None:
+        return None
+    return {"version": group.version, "path": group.path, "oom_kills": group.oom_kills(),
+            "memory_limit": group.memory_limit()}

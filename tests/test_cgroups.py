@@ -98,6 +98,30 @@ def test_kill_9_is_not_an_oom_kill(start, cgroup_v1):
     assert "OOM" not in init.stderr()
 
 
+def test_inspect_reports_the_oom_count_and_limit(init_pyz, start, cgroup_v1):
+    path = memory_cgroup(cgroup_v1)
+    init = start("sleep", "30", setup=enter(path))
+    init.child("sleep")
+    command = [str(init_pyz), "inspect", "--json", str(init.pid)]
+    before = json.loads(subprocess.run(command, capture_output=True, timeout=30).stdout)
+    assert before["cgroup"] == {"version": 1, "path": str(path), "oom_kills": 0,
+                                "memory_limit": LIMIT}
+    assert not any("OOM" in problem for problem in before["verdict"]["problems"])
+    hog = subprocess.run(["sh", "-c", enter(path) + "; exec %s -c '%s'" % (PYTHON, HOG)],
+                         timeout=60)
+    assert hog.returncode == -signal.SIGKILL
+    result = subprocess.run(command, capture_output=True, timeout=30)
+    after = json.loads(result.stdout)
+    assert after["cgroup"]["oom_kills"] == 1 and result.returncode == 1
+    assert "the kernel's OOM killer has killed 1 process(es) in its cgroup (memory limit 64 MiB)" \
+        in after["verdict"]["problems"]
+    text = subprocess.run(command[:2] + [str(init.pid)], capture_output=True, text=True,
+                          timeout=30).stdout
+    assert "cgroup: memory limit 64 MiB, OOM kills 1 (cgroup v1, %s)" % path in text.splitlines()
+
+
+# -- processes that SIGKILL cannot end ----------------------------------------------------
+
 def freeze(path):
     (path / "freezer.state").write_text("FROZEN")
     wait_for(lambda: (path / "freezer.state").read_text().strip() == "FROZEN", what="frozen")
