@@ -9,7 +9,8 @@ is, since values may hold commas and spaces)."""
 import os
 
 from initapp import signals
-from initapp.defaults import GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES, STOP_SIGNAL_NAMES, USAGE
+from initapp.defaults import (EXIT_TIMEOUT, GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES,
+                              STOP_SIGNAL_NAMES, USAGE)
 
 
 class UsageError(Exception):
@@ -24,6 +25,7 @@ class Config:
         self.log_format = "text"
         self.log_time = False
         self.grace = GRACE_SECONDS
+        self.timeout = None          # --timeout: seconds the main child may run
         self.pgroup = False
         self.session = False
         self.single_child = False
@@ -215,6 +217,9 @@ OPTIONS = (
     Option("-t", "--grace", "value", "grace",
            "deadline for the whole tree to exit once stopping (default %g)" % GRACE_SECONDS,
            seconds, "INITAPP_GRACE", "SECONDS"),
+    Option(None, "--timeout", "value", "timeout",
+           "when the main child has run SECONDS, stop the tree as a stop signal would, "
+           "then exit %d (0: no limit)" % EXIT_TIMEOUT, seconds, "INITAPP_TIMEOUT", "SECONDS"),
     Option("-g", "--pgroup", "switch", "pgroup",
            "forward signals to the child's process group, not only the child",
            switch, "INITAPP_PGROUP"),

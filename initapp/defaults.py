@@ -7,6 +7,13 @@ EXIT_INTERNAL = 1       # the workload could not be started: fork failed, or the
 EXIT_NOT_FOUND = 127    # the command does not exist (the shell's convention)
 EXIT_CANNOT_EXEC = 126  # the command exists but cannot be executed
 SIGNAL_EXIT_BASE = 128  # a workload killed by signal N exits 128+N
+# --timeout stopped the workload: coreutils timeout's code, which scripts and CI
+# systems already read as "timed out" (the workload's own code cannot be 124 and
+# mean that, since it never chose to end).
+EXIT_TIMEOUT = 124
+# The main child was still alive KILL_WAIT_SECONDS after SIGKILL (uninterruptible
+# sleep, a frozen cgroup): initapp exits as if it had died of SIGKILL.
+EXIT_UNREAPED = SIGNAL_EXIT_BASE + 9
 
 # Shutdown: one deadline for the whole tree. docker stop and podman stop SIGKILL
 # after 10 s; 8 s leaves the engine's clock, initapp's SIGKILL and the reaping
@@ -18,6 +25,10 @@ KILL_WAIT_SECONDS = 2.0
 # While killing after the deadline, how often to look again for processes forked
 # in the meantime (only when initapp is not PID 1 and cannot use kill(-1)).
 KILL_RETRY_SECONDS = 0.05
+# Messages that name processes (the deadline's, the give-up's, the exit summary)
+# name at most this many, each command cut to this many characters.
+LIST_PROCESSES = 10
+LIST_COMMAND_CHARS = 80
 
 # The signals that start the stop sequence (deadline, SIGTERM to what is left, SIGKILL
 # at the deadline): the engines' stop signal only. podman's 37 counts as SIGTERM.
@@ -43,9 +54,9 @@ options:
 Every option can also be set by the environment variable shown; a flag wins
 over its variable. Signals are names (TERM, SIGTERM, RTMIN+3) or numbers.
 exit codes: the command's own; 128+N if it died of signal N; 127 command not
-found; 126 command not executable; 2 usage error (nothing started); 1 initapp
-could not start it (fork failed, or the child could not become --user or enter
---workdir).
+found; 126 command not executable; 124 --timeout stopped it; 137 it could not
+be reaped after SIGKILL; 2 usage error (nothing started); 1 initapp could not
+start it (fork failed, or the child could not become --user or enter --workdir).
 """
 
 MSG_NOT_FOUND = "{cmd}: command not found"
@@ -60,11 +71,22 @@ MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the who
 MSG_BAD_USER = "--user: {error}"
 MSG_BAD_WORKDIR = "--workdir: not a directory: {dir!r}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
-MSG_FORCED = "{signal} again: killing the tree now (--force-on-repeat)"
+MSG_FORCED = "{signal} again (--force-on-repeat): killing {what}"
 MSG_EXIT = "exiting with {code} ({why})"
 MSG_DEADLINE = "grace period of {seconds:g}s is over; killing {what}"
 MSG_DROPPED = "{count} message(s) dropped: stderr was full"
-MSG_GAVE_UP = "processes still alive {seconds:g}s after SIGKILL; exiting without them"
+MSG_DEADLINE_ALIVE = "{count} process(es) still alive: {processes}"
+MSG_DEADLINE_UNKNOWN = "every process left"
+MSG_GAVE_UP = ("{count} process(es) still alive {seconds:g}s after SIGKILL, exiting without "
+               "them: {processes}")
+MSG_GAVE_UP_UNKNOWN = "processes still alive {seconds:g}s after SIGKILL; exiting without them"
+MSG_UNREAPED = "main child {pid} ({command}) could not be reaped after SIGKILL"
+MSG_TIME_LIMIT = "time limit of {seconds:g}s reached"
+MSG_TIMED_OUT = "stopped by --timeout {seconds:g}s: {why}"
+MSG_OOM = "{who} was killed by the kernel's OOM killer ({limit})"
+MSG_OOM_TREE = ("{who} exited with {code} after the kernel's OOM killer killed a process of "
+                "the tree ({limit})")
+MSG_MAIN = "main child {pid} ({command})"
 
 # Shown by --license; the same text as the LICENSE file (a test checks it).
 LICENSE = """\

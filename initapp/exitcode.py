@@ -1,8 +1,22 @@
-"""From a wait status to the exit code of the init, as a shell would report it."""
+"""From a wait status to the exit code of the init, as a shell would report it,
+and the words for how the run ended: the main child's end (an OOM kill named as
+one) and one summary event at exit.
+
+The loop hands over what it already knows (the wait status, a reap, a SIGKILL
+death); nothing here runs on the path of a forwarded signal."""
 
 import os
 
-from initapp.defaults import SIGNAL_EXIT_BASE
+from initapp import cgroup, log, signals
+from initapp.defaults import (EXIT_TIMEOUT, EXIT_UNREAPED, MSG_EXIT, MSG_MAIN, MSG_OOM,
+                              MSG_OOM_TREE, MSG_TIMED_OUT, MSG_UNREAPED, SIGNAL_EXIT_BASE)
+from initapp.tree import shorten
+
+# The raw wait status of a process killed by SIGKILL (no core dump is possible):
+# the reap path compares against it without decoding every status.
+KILLED = signals.SIGKILL
+# A shell reports a child it saw die of SIGKILL with this code.
+SHELL_KILLED = SIGNAL_EXIT_BASE + signals.SIGKILL
 
 
 def from_status(status):
@@ -13,5 +27,87 @@ def from_status(status):
 
 def describe(status):
     if os.WIFSIGNALED(status):
-        return "killed by signal %d" % os.WTERMSIG(status)
+        name = signals.name(os.WTERMSIG(status))
+        core = " (core dumped)" if os.WCOREDUMP(status) else ""
+        return "killed by %s%s" % ("signal " + name if name.isdigit() else name, core)
     return "exited with %d" % os.WEXITSTATUS(status)
+
+
+# Wait statuses worth a look at the cgroup's OOM counter: killed by SIGKILL, or a
+# shell (or any parent) that reports a child it saw killed so, as exit 137.
+_MAYBE_OOM = frozenset((KILLED, SHELL_KILLED << 8))
+
+
+class Ending:
+    def __init__(self, pid, command, oom, clock):
+        self.pid = pid
+        self.command = shorten(" ".join(command))
+        self.oom = oom             # a cgroup.OomWatch
+        self.clock = clock
+        self.started = clock()
+        self.reaped = 0            # processes reaped, the main child included
+        self.main = None           # the main child's end, in words
+        self.main_oom = False
+        self.limit = None          # the memory limit, read when an OOM kill is found
+
+    def other_killed(self, pid):
+        """A process of the tree other than the main child died of SIGKILL (not
+        initapp's: those at the deadline are not looked at)."""
+        if self.oom.killed():
+            limit = self.oom.limit()
+            log.warning(MSG_OOM.format(who="process %d" % pid, limit=cgroup.size(limit)), "oom",
+                        pid=pid, oom=True, memory_limit=limit)
+
+    def main_ended(self, status, killed_by_init):
+        who = MSG_MAIN.format(pid=self.pid, command=self.command)
+        what = describe(status)
+        if status in _MAYBE_OOM and not killed_by_init and self.oom.killed():
+            self.main_oom, self.limit = True, self.oom.limit()
+            words = cgroup.size(self.limit)
+            self.main = MSG_OOM.format(who=who, limit=words) if status == KILLED \
+                else MSG_OOM_TREE.format(who=who, code=from_status(status), limit=words)
+            log.warning(self.main, "reaped", pid=self.pid, status=what, main=True, oom=True,
+                        memory_limit=self.limit)
+            return
+        self.main = "%s %s" % (who, what)
+        log.info(self.main, "reaped", pid=self.pid, status=what, main=True)
+
+    def exit_code(self, status, shutdown, success_codes):
+        """The init's exit code, told in one summary event."""
+        if status is None:
+            code, why = EXIT_UNREAPED, MSG_UNREAPED.format(pid=self.pid, command=self.command)
+        else:
+            code, why = from_status(status), self.main
+            if code in success_codes:
+                code, why = 0, why + ", a --success-code"
+        if shutdown.timed_out:
+            code, why = EXIT_TIMEOUT, MSG_TIMED_OUT.format(seconds=shutdown.limit, why=why)
+        self.summarize(code, why, status, shutdown)
+        return code
+
+    def summarize(self, code, why, status, shutdown):
+        if not (log.json_format or log.enabled(log.INFO)):
+            return
+        now = self.clock()
+        oom_kills = self.oom.since_start()
+        killed = shutdown.killed
+        fields = {
+            "code": code, "reason": why, "pid": self.pid,
+            "status": None if status is None else describe(status),
+            "oom": self.main_oom, "memory_limit": self.limit, "oom_kills": oom_kills,
+            "runtime": round(now - self.started, 3), "reaped": self.reaped,
+            "timed_out": shutdown.timed_out, "stop": shutdown.why,
+            "stop_at": None if shutdown.began is None else round(shutdown.began - self.started, 3),
+            "stop_took": None if shutdown.began is None else round(now - shutdown.began, 3),
+            "killed": killed[1] if killed else [], "killed_count": killed[2] if killed else 0,
+        }
+        parts = [MSG_EXIT.format(code=code, why=why), "ran %.2fs" % fields["runtime"]]
+        if shutdown.began is not None:
+            parts.append("stop: %s at %.2fs, the tree took %.2fs to exit"
+                         % (shutdown.why, fields["stop_at"], fields["stop_took"]))
+        parts.append("%d process(es) reaped" % self.reaped)
+        if killed:
+            parts.append("killed at the deadline: %s" % killed[0])
+        if oom_kills:
+            parts.append("the OOM killer killed %d process(es) of the cgroup" % oom_kills)
+        log.summary("; ".join(parts), "exit", **fields)

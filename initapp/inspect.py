@@ -9,7 +9,7 @@ as bytes: names need not be UTF-8. It is not on the init's start path."""
 import os
 import sys
 
-from initapp import signals
+from initapp import cgroup, signals
 from initapp.defaults import EXIT_USAGE
 from initapp.log import printable
 
@@ -312,6 +312,7 @@ def examine(pid, reader):
                if pid1 and oldest is not None and p.pid != oldest.pid]
     report["namespace"] = {"processes": len(members), "zombies": zombies, "orphans": orphans,
                            "tree": tree_lines(members, target)}
+    report["cgroup"] = cgroup.report(pid)
     report["verdict"] = verdict(report, target)
     report["unreadable"] = sorted(set(reader.unreadable))
     return report
@@ -353,6 +354,12 @@ def verdict(report, target):
     if init in ("tini", "dumb-init", "catatonit") and pid1:
         advice.append("%s exits as soon as its child exits: other processes are SIGKILLed by "
                       "the kernel mid-cleanup; initapp waits for the whole tree" % init)
+    memory = report["cgroup"]
+    if memory and memory["oom_kills"]:
+        problems.append("the kernel's OOM killer has killed %d process(es) in its cgroup (%s)"
+                        % (memory["oom_kills"], cgroup.size(memory["memory_limit"])))
+        advice.append("raise the container's memory limit or lower the workload's use; "
+                      "initapp names each OOM kill of its tree in its exit message")
     if not pid1:
         advice.append("PID %d is not PID 1 of its namespace: PID 1 is what `docker stop` signals"
                       % report["pid"])
@@ -387,6 +394,13 @@ def render(report):
                                                  zombie["parent_command"], zombie["command"]))
     for orphan in ns["orphans"]:
         add("  re-parented to PID 1 (not its first child): %d %s" % (orphan["pid"], orphan["command"]))
+    memory = report["cgroup"]
+    if memory is None:
+        add("cgroup: no memory cgroup found")
+    else:
+        kills = "unknown" if memory["oom_kills"] is None else memory["oom_kills"]
+        add("cgroup: %s, OOM kills %s (cgroup v%d, %s)" % (cgroup.size(memory["memory_limit"]),
+                                                          kills, memory["version"], memory["path"]))
     add("tree:")
     for line in ns["tree"]:
         add("  %s%d %s %s" % ("  " * line["depth"], line["pid"], line["state"], line["command"]))

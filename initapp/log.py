@@ -215,3 +215,9 @@ def info(message, event=None, **fields):
 
 def debug(message, event=None, **fields):
     _write(DEBUG, message, event, fields)
+
+
+def summary(message, event, **fields):
+    """At info level, but in JSON at every verbosity: collectors read the object."""
+    if json_format or enabled(INFO):
+        _emit(_format(INFO, message, event, fields).encode("utf-8", "backslashreplace"))

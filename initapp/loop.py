@@ -4,18 +4,19 @@ other process the init answers for are gone."""
 import os
 
 from initapp import exitcode, log, signals, spawn
-from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_EXIT
+from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
 
 
 class Supervisor:
-    def __init__(self, config, child, tree, shutdown, clock):
+    def __init__(self, config, child, tree, shutdown, clock, ending):
         self.config = config
         self.child = child
         self.tree = tree
         self.shutdown = shutdown
         self.clock = clock
+        self.ending = ending       # what the exit summary will tell
         self.me = os.getpid()
         self.status = None         # the main child's wait status, once reaped
         self.children_left = True
@@ -38,9 +39,11 @@ class Supervisor:
         return self.exit_code()
 
     def finished(self):
+        if self.shutdown.gave_up:
+            return True  # what is left cannot die: waiting would never end
         if self.status is None:
             return False
-        return self.config.single_child or not self.children_left or self.shutdown.gave_up
+        return self.config.single_child or not self.children_left
 
     def timeout(self):
         due = [when - self.clock() for when in self.delayed.values()]
@@ -50,12 +53,7 @@ class Supervisor:
         return min(due) if due else None
 
     def exit_code(self):
-        code = exitcode.from_status(self.status)
-        why = "main child %s" % exitcode.describe(self.status)
-        if code in self.config.success_codes:
-            code, why = 0, why + ", a --success-code"
-        log.info(MSG_EXIT.format(code=code, why=why), "exit", code=code, reason=why)
-        return code
+        return self.ending.exit_code(self.status, self.shutdown, self.config.success_codes)
 
     # -- children ---------------------------------------------------------------
 
@@ -81,7 +79,10 @@ class Supervisor:
                 self.shutdown.leftovers(skip_pgid=self.stop_pgid)
 
     def reaped(self, pid, status):
+        self.ending.reaped += 1
         if pid != self.child:
+            if status == exitcode.KILLED and self.shutdown.killed_at is None:
+                self.ending.other_killed(pid)  # the OOM killer's, or a kill -9
             level = log.WARNING if self.config.warn_reap else log.DEBUG
             if log.enabled(level):
                 what = exitcode.describe(status)
@@ -90,9 +91,8 @@ class Supervisor:
                 report("Reaped zombie process with pid=%d (%s)" % (pid, what), "reaped",
                        pid=pid, status=what)
             return
-        what = exitcode.describe(status)
         self.status = status
-        log.info("main child %d %s" % (pid, what), "reaped", pid=pid, status=what, main=True)
+        self.ending.main_ended(status, self.shutdown.killed_at is not None)
         if self.delayed:
             log.info("dropping delayed %s: the main child is gone"
                      % ", ".join(signals.name(signo) for signo, _ in self.delayed))
@@ -132,7 +132,15 @@ class Supervisor:
             if when <= now:
                 del self.delayed[signo, sent]
                 self.forward(signo, sent)
-        self.shutdown.tick()
+        if self.shutdown.tick():
+            self.stop_for_timeout()
+
+    def stop_for_timeout(self):
+        """--timeout: deliver what the engine's stop would (SIGTERM, or the one
+        --stop-signal names), rewrites included."""
+        stops = self.config.stop_signals
+        self.forward(*self.config.route(signals.SIGTERM if signals.SIGTERM in stops
+                                        else min(stops)))
 
     def forward(self, signo, sent):
         """Deliver sent (signo after rewrites) to whom signo reaches; a stop signal also

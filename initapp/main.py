@@ -4,10 +4,11 @@ import os
 import sys
 import time
 
-from initapp import cli, log, privileges, signals, spawn, subreaper
+from initapp import cgroup, cli, log, privileges, signals, spawn, subreaper
 from initapp.defaults import (EXIT_INTERNAL, EXIT_USAGE, LICENSE, MSG_BAD_USER,
                               MSG_BAD_WORKDIR, MSG_FORK_FAILED, MSG_NO_COMMAND,
                               MSG_PDEATHSIG_FAILED, MSG_SUBREAPER_FAILED)
+from initapp.exitcode import Ending
 from initapp.loop import Supervisor
 from initapp.shutdown import Shutdown
 from initapp.tree import Tree
@@ -34,13 +35,16 @@ def main(argv=None):
     set_parent_death_signal(config)
     if not pid1:
         register_subreaper()
+    # The OOM kill counter before the child exists; read again only when a
+    # process dies of SIGKILL: a rise tells that the OOM killer did it.
+    oom = cgroup.OomWatch(cgroup.locate())
     child = spawn_workload(config, launch)
     if child is None:
         return EXIT_INTERNAL
     close_inherited_fds()
     keep_relative_archive()
     os.chdir("/")  # do not pin the workload's directory or its mount
-    return supervise(config, child, pid1, launch.foreground and not config.session)
+    return supervise(config, child, pid1, launch.foreground and not config.session, oom)
 
 
 def parse_arguments(argv):
@@ -144,9 +148,10 @@ def keep_relative_archive():
             pass
 
 
-def supervise(config, child, pid1, foreground):
+def supervise(config, child, pid1, foreground, oom):
     tree = Tree(pid1, child, config.single_child)
-    shutdown = Shutdown(config.grace, tree, time.monotonic)
-    supervisor = Supervisor(config, child, tree, shutdown, time.monotonic)
+    shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
+    ending = Ending(child, config.command, oom, time.monotonic)
+    supervisor = Supervisor(config, child, tree, shutdown, time.monotonic, ending)
     supervisor.foreground = foreground
     return supervisor.run()

@@ -4,44 +4,54 @@
    |-- t=0      deadline set to now + grace; the signal is forwarded (or, when the
    |            main child has exited, SIGTERM+SIGCONT go to every process left)
    |-- ...      initapp reaps; it exits the moment the last process is gone
-   |-- t=grace  SIGKILL to every process left, then reap
-   `-- t=grace+KILL_WAIT  give up on processes that cannot die (uninterruptible)
+   |-- t=grace  the processes still alive are named, then SIGKILLed, then reaped
+   `-- t=grace+KILL_WAIT  give up on processes that cannot die (uninterruptible
+                sleep, a frozen cgroup): name them once, then the init exits
 
+A --timeout starts the same sequence when the main child has run that long.
 With --force-on-repeat, a second stop signal during the grace period forces:
 SIGKILL at once. Without it (the default) a repeated stop signal is only forwarded."""
 
 from initapp import log, signals
-from initapp.defaults import (KILL_RETRY_SECONDS, KILL_WAIT_SECONDS, MSG_DEADLINE, MSG_FORCED,
-                              MSG_GAVE_UP)
+from initapp.defaults import (KILL_RETRY_SECONDS, KILL_WAIT_SECONDS, MSG_DEADLINE,
+                              MSG_DEADLINE_ALIVE, MSG_DEADLINE_UNKNOWN, MSG_FORCED, MSG_GAVE_UP,
+                              MSG_GAVE_UP_UNKNOWN, MSG_TIME_LIMIT)
+from initapp.tree import listing
 
 
 class Shutdown:
-    def __init__(self, grace, tree, clock):
+    def __init__(self, grace, tree, clock, limit=None):
         self.grace = grace
         self.tree = tree
         self.clock = clock
+        self.limit = limit or None  # --timeout: seconds the main child may run
+        self.started = clock()   # the main child's start, within a millisecond
         self.deadline = None     # when the grace period ends, once shutting down
+        self.why = None          # what started the stop
+        self.began = None        # ... and when
         self.killed_at = None    # when SIGKILL went out
+        self.killed = None       # (text, records, count) of those alive at the deadline
         self.stop_signals = 0    # stop signals received so far
+        self.timed_out = False
         self.gave_up = False
 
     @property
     def active(self):
         return self.deadline is not None
 
-    def begin(self, why):
+    def begin(self, why, report=log.info):
         if self.deadline is None:
-            self.deadline = self.clock() + self.grace
-            log.info("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
+            self.why, self.began = why, self.clock()
+            self.deadline = self.began + self.grace
+            report("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
 
     def stop_signal(self, signo, force_on_repeat=False):
         """A stop signal arrived. Returns False when it forced the end instead of
         being handed on (a repeat during the grace period, with force_on_repeat)."""
         self.stop_signals += 1
         if self.stop_signals > 1 and force_on_repeat:
-            log.info(MSG_FORCED.format(signal=signals.name(signo)))
             self.deadline = self.clock()
-            self.kill()
+            self.kill(forced_by=signals.name(signo))
             return False
         self.begin("received %s" % signals.name(signo))
         return True
@@ -54,29 +64,68 @@ class Shutdown:
         self.tree.signal_all(signals.SIGCONT, skip_pgid)
         log.info("sent SIGTERM to %s remaining process(es)" % ("all" if sent < 0 else sent))
 
-    def kill(self):
+    def kill(self, forced_by=None):
+        """SIGKILL the tree; the first time, name what is still alive (at the
+        deadline, or when a repeated stop signal forced the kill)."""
         if self.killed_at is None:
             self.killed_at = self.clock()
-            log.warning(MSG_DEADLINE.format(seconds=self.grace, what="every process left"))
+            self.killed = self.alive()
+            what = MSG_DEADLINE_UNKNOWN if self.killed is None else MSG_DEADLINE_ALIVE.format(
+                count=self.killed[2], processes=self.killed[0])
+            message = MSG_DEADLINE.format(seconds=self.grace, what=what) if forced_by is None \
+                else MSG_FORCED.format(signal=forced_by, what=what)
+            log.warning(message, "deadline", **self.fields(self.killed))
         self.tree.kill_all()
+
+    def alive(self):
+        """(text, records, count) naming the processes still alive, or None when
+        /proc cannot tell."""
+        processes = self.tree.alive()
+        if processes is None:
+            return None
+        return listing(processes) + (len(processes),)
+
+    @staticmethod
+    def fields(alive):
+        return {} if alive is None else {"processes": alive[1], "count": alive[2]}
 
     def timeout(self):
         """Seconds until the next step of the sequence, or None if nothing is due."""
-        if self.deadline is None:
-            return None
         now = self.clock()
+        if self.deadline is None:
+            return None if self.limit is None else self.started + self.limit - now
+        if self.gave_up:
+            return None
         if self.killed_at is None:
             return self.deadline - now
         # Processes may fork between a scan and its kills: look again soon.
         return min(KILL_RETRY_SECONDS, self.killed_at + KILL_WAIT_SECONDS - now)
 
     def tick(self):
-        """Take the step that is due."""
+        """Take the step that is due. True when the time limit has just started
+        the stop sequence: the caller then stops the main child as for a stop signal."""
         now = self.clock()
-        if self.deadline is None or now < self.deadline:
-            return
+        if self.deadline is None:
+            if self.limit is None or now < self.started + self.limit:
+                return False
+            self.timed_out = True
+            self.begin(MSG_TIME_LIMIT.format(seconds=self.limit), log.warning)
+            return True
+        if now < self.deadline or self.gave_up:
+            return False
         if self.killed_at is not None and now >= self.killed_at + KILL_WAIT_SECONDS:
-            log.error(MSG_GAVE_UP.format(seconds=KILL_WAIT_SECONDS))
-            self.gave_up = True
-            return
-        self.kill()
+            self.give_up()
+        else:
+            self.kill()
+        return False
+
+    def give_up(self):
+        """Processes that outlive SIGKILL cannot be waited for: say which, once."""
+        self.gave_up = True
+        left = self.alive()
+        if left is None:
+            message = MSG_GAVE_UP_UNKNOWN.format(seconds=KILL_WAIT_SECONDS)
+        else:
+            message = MSG_GAVE_UP.format(count=left[2], seconds=KILL_WAIT_SECONDS,
+                                         processes=left[0])
+        log.error(message, "gave_up", **self.fields(left))

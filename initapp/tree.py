@@ -7,7 +7,7 @@ is never used (outside a PID namespace it would reach the whole host)."""
 import os
 
 from initapp import log, signals
-from initapp.defaults import MSG_BAD_PROC
+from initapp.defaults import LIST_COMMAND_CHARS, LIST_PROCESSES, MSG_BAD_PROC
 
 
 class Process:
@@ -28,6 +28,38 @@ def read_stat(pid):
     fields = data[data.rfind(b")") + 2:].split()
     # fields[0] is field 3 of proc(5): state, ppid, pgrp, ..., starttime is field 22.
     return Process(pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[19]))
+
+
+def shorten(text):
+    """A command line cut to a length a log line can carry."""
+    if len(text) <= LIST_COMMAND_CHARS:
+        return text
+    return text[:LIST_COMMAND_CHARS - 3] + "..."
+
+
+def read_command(pid):
+    """The command line of a process; its name in brackets when it has none
+    (a zombie, a kernel thread, or one stuck on its way out)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
+            words = cmdline.read(4 * LIST_COMMAND_CHARS).rstrip(b"\0").split(b"\0")
+        if words != [b""]:
+            return shorten(b" ".join(words).decode("utf-8", "backslashreplace"))
+        with open("/proc/%d/comm" % pid, "rb") as comm:
+            return "[%s]" % comm.read().strip().decode("utf-8", "backslashreplace")
+    except OSError:
+        return "?"
+
+
+def listing(processes):
+    """The processes in words and as records (pid, state, command), at most
+    LIST_PROCESSES of them: for the deadline's warning, the give-up and the summary."""
+    records = [{"pid": process.pid, "state": process.state, "command": read_command(process.pid)}
+               for process in sorted(processes, key=lambda process: process.pid)[:LIST_PROCESSES]]
+    text = ", ".join("%(pid)d (%(state)s, %(command)s)" % record for record in records)
+    if len(processes) > len(records):
+        text += " and %d more" % (len(processes) - len(records))
+    return text, records
 
 
 def proc_is_ours():
@@ -152,6 +184,17 @@ class Tree:
                     and send(process, signals.SIGCONT):
                 count += 1
         return count
+
+    def alive(self):
+        """The processes of the tree that have not exited, or None when /proc
+        cannot tell (it does not show this namespace)."""
+        if not proc_is_ours():
+            return None
+        if self.single_child:
+            found = [read_stat(self.child_pid)]
+        else:
+            found = members(self.pid1)
+        return [process for process in found if process is not None and process.state != "Z"]
 
     def kill_all(self):
         """SIGKILL the tree. As PID 1 one kill(-1) does it atomically, forks included."""

@@ -1,7 +1,9 @@
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,35 @@ def pod():
     yield make
     for each in made:
         each.close()
+
+
+@pytest.fixture
+def cgroup_v1():
+    """cgroup_v1(CONTROLLER) makes a new cgroup (unique name) and returns its path.
+    Teardown thaws it, SIGKILLs by pid every process still in it (all started by
+    the test), waits for them to leave, and removes it."""
+    made = []
+
+    def make(controller):
+        base = support.cgroup_v1_base(controller)
+        if base is None:
+            pytest.skip("no cgroup v1 %s hierarchy is mounted" % controller)
+        path = base / ("initapp-test-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8]))
+        try:
+            path.mkdir()
+        except OSError as error:
+            pytest.skip("cannot make a %s cgroup: %s" % (controller, error.strerror))
+        made.append((controller, path))
+        return path
+
+    yield make
+    for controller, path in reversed(made):
+        if controller == "freezer":
+            (path / "freezer.state").write_text("THAWED")
+        for pid in support.cgroup_pids(path):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        support.wait_for(lambda: not support.cgroup_pids(path), what="%s emptied" % path)
+        path.rmdir()

@@ -259,3 +259,40 @@ def wait_file(path, timeout=10.0):
 def read_lines(path):
     path = Path(path)
     return path.read_text().splitlines() if path.exists() else []
+
+
+# -- cgroups the tests make (cgroup v1 controllers, as this project's CI machine has) --
+
+def cgroup_v1_base(controller):
+    """This process's own cgroup directory in the v1 hierarchy of controller, or None.
+    New cgroups go below it, so they stay inside whatever limits the runner has."""
+    point = None
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            dash = fields.index("-")
+            if fields[dash + 1] == "cgroup" and controller in fields[dash + 3].split(",") \
+                    and fields[3] == "/":
+                point = fields[4]
+    if point is None:
+        return None
+    with open("/proc/self/cgroup") as cgroups:
+        for line in cgroups:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if controller in controllers.split(","):
+                return Path(point + path)
+    return None
+
+
+def cgroup_pids(path):
+    try:
+        return [int(pid) for pid in (Path(path) / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of a process (readable while it is a zombie too)."""
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

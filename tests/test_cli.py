@@ -179,7 +179,16 @@ def test_every_option_has_a_variable_or_is_an_action():
                                     "INITAPP_STOP_SIGNALS")
 
 
+def test_timeout_flag_and_variable():
+    assert parse("x").timeout is None
+    assert parse("--timeout", "1.5", "x").timeout == 1.5
+    assert parse("x", INITAPP_TIMEOUT="30").timeout == 30.0
+    assert parse("--timeout=2", "x", INITAPP_TIMEOUT="30").timeout == 2.0
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["--timeout", "soon", "x"], "--timeout: not a number of seconds: 'soon'"),
+    (["--timeout", "-5", "x"], "--timeout: seconds must be between 0 and 1e9: '-5'"),
     (["-e", "256", "x"], "-e: not an exit code from 0 to 255: '256'"),
     (["-u", "a:", "x"], "-u: expected USER or USER:GROUP, got 'a:'"),
     (["--env", "NOEQUALS", "x"], "--env: expected NAME=VALUE, got 'NOEQUALS'"),

@@ -37,6 +37,21 @@ def test_death_by_signal_gives_128_plus_n(start, signo):
     assert init.wait() == 128 + signo
 
 
+@pytest.mark.parametrize("signo, words", [(signal.SIGTERM, "killed by SIGTERM"),
+                                          (signal.SIGSEGV, "killed by SIGSEGV (core dumped)")])
+def test_signals_are_named_in_messages(start, signo, words):
+    # A core file, if the kernel writes one, goes to the test's own directory.
+    init = start("-v", "sh", "-c", "ulimit -c unlimited 2>/dev/null; kill -%d $$" % signo)
+    assert init.wait() == 128 + signo
+    stderr = init.stderr()
+    if signo == signal.SIGSEGV and "core dumped" not in stderr:
+        words = "killed by SIGSEGV"       # a core_pattern may refuse to dump
+    assert "main child 2 (sh -c ulimit -c unlimited 2>/dev/null; kill -%d $$) %s\n" \
+        % (signo, words) in stderr
+    assert "exiting with %d (main child 2 (" % (128 + signo) in stderr
+    assert "signal %d" % signo not in stderr
+
+
 def test_missing_command_gives_127_and_names_it(start):
     init = start("no-such-command-here")
     assert init.wait() == 127

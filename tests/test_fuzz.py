@@ -63,5 +63,8 @@ def test_init_pyz_never_shows_a_traceback(init_pyz, fuzz_cwd, argv, environ):
     assert "Traceback" not in result.stderr
     assert result.returncode in (0, 2, 126, 127), result.stderr
     if result.returncode == 2:
-        errors = [line for line in result.stderr.splitlines() if " error: " in line]
-        assert len(errors) == 1 and errors[0].startswith("[initapp] error: "), result.stderr
+        # One error line, as text or (with --log-format json among the words) as JSON.
+        errors = [line for line in result.stderr.splitlines()
+                  if " error: " in line or line.startswith('{"level": "error"')]
+        assert len(errors) == 1, result.stderr
+        assert errors[0].startswith(("[initapp] error: ", '{"level": "error"')), result.stderr

@@ -1,5 +1,6 @@
 """Shutdown: the whole tree, one deadline (as PID 1 and as a subreaper)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -76,7 +77,11 @@ def test_child_ignoring_sigterm_is_killed_at_the_deadline(start, box):
     # than the grace. Measured: 1.507-1.548 s over 20 runs (median 1.524), at most
     # 1.559 s in all 50.
     assert 1.5 <= took < 1.5 + LATE
-    assert "grace period of 1.5s is over" in init.stderr()
+    lines = init.stderr().splitlines()
+    # The warning names what is still alive (pid, state, command cut to 80 characters).
+    prefix = "[initapp] warning: grace period of 1.5s is over; killing 1 process(es) still alive: "
+    assert len(lines) == 1 and lines[0].startswith(prefix + "2 (S, %s %s" % tuple(TRAP))
+    assert lines[0].endswith("...)") and len(lines[0]) == len(prefix) + len("2 (S, )") + 80
 
 
 def test_exits_promptly_once_the_tree_is_gone(start, tmp_path):
@@ -338,3 +343,112 @@ def test_with_another_namespaces_proc_only_the_childs_group_is_signalled(start, 
     finally:
         sidecar.kill()
         sidecar.wait()
+
+
+def test_deadline_names_a_bounded_number_of_processes(start):
+    init = start("--grace", "0.5", "--log-format", "json", "sh", "-c",
+                 'trap "" TERM; for i in $(seq 14); do sleep 30 & done; wait')
+    wait_for(lambda: len(children(init.child("sh"))) == 14, what="14 sleeps")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137
+    events = [json.loads(line) for line in init.stderr().splitlines()]
+    deadline = next(event for event in events if event["event"] == "deadline")
+    assert deadline["count"] == 15 and len(deadline["processes"]) == 10
+    assert deadline["processes"][0] == {"pid": 2, "state": "S", "command": deadline[
+        "processes"][0]["command"]}
+    assert [p["command"] for p in deadline["processes"][1:]] == ["sleep 30"] * 9
+    assert deadline["message"].endswith(" and 5 more")
+    end = events[-1]
+    assert (end["killed_count"], end["killed"], end["reaped"]) == (15, deadline["processes"], 15)
+
+
+# -- --timeout: a time limit for the workload -----------------------------------------
+
+def timeout_args(how, seconds):
+    """(args, env) that set the time limit by the flag or by its variable."""
+    if how == "flag":
+        return ["--timeout", seconds], None
+    return [], dict(CLEAN_ENV, INITAPP_TIMEOUT=seconds)
+
+
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_timeout_stops_a_child_that_ignores_it(start, box, how):
+    work = box()
+    args, env = timeout_args(how, "1")
+    init = start(*args, "--grace", "1", *TRAP, str(work), "--handle", "--ignore", "TERM", env=env)
+    assert init.wait() == 124
+    assert 1.9 < time.monotonic() - init.started < 5.0      # the limit, then the grace
+    lines = init.stderr().splitlines()
+    assert lines[0] == ("[initapp] warning: shutting down (time limit of 1s reached): "
+                        "the tree has 1s to exit")
+    assert lines[1].startswith("[initapp] warning: grace period of 1s is over; killing 1 ")
+    assert len(lines) == 2
+
+
+def test_timeout_child_that_handles_sigterm_exits_within_the_grace(start, box):
+    work = box()
+    init = start("-v", "--timeout", "1", "--grace", "10", *TRAP, str(work), "--cleanup", "0.2")
+    wait_file(work / "ready")
+    assert init.wait() == 124
+    assert 0.9 < time.monotonic() - init.started < 4.0
+    assert read_lines(work / "got")[0].startswith("SIGTERM") and read_lines(work / "done")
+    assert "exiting with 124 (stopped by --timeout 1s: main child 2 (" in init.stderr()
+
+
+def test_timeout_sends_the_configured_stop_signal(start, box):
+    # An image stopped with QUIT (nginx's STOPSIGNAL) is stopped so by the limit too.
+    work = box()
+    init = start("--timeout", "0.5", "--stop-signal", "QUIT", *TRAP, str(work), "--handle", "QUIT")
+    assert init.wait() == 124
+    assert read_lines(work / "got")[0].startswith("SIGQUIT")
+
+
+def test_timeout_does_not_touch_a_child_that_finishes_in_time(start):
+    init = start("--timeout", "5", "sh", "-c", "sleep 0.2; exit 3")
+    assert init.wait() == 3
+    assert init.stderr() == ""
+
+
+def test_timeout_never_fires_once_the_stop_has_begun(start, box):
+    work = box()
+    init = start("-v", "--timeout", "1", "--grace", "2", *TRAP, str(work), "--handle",
+                 "--ignore", "TERM")
+    wait_file(work / "ready")
+    sent = time.monotonic()
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137                 # the deadline's kill, not the time limit
+    assert 1.9 < time.monotonic() - sent < 5.0
+    assert "time limit" not in init.stderr()
+
+
+# -- the exit summary ---------------------------------------------------------------
+
+def test_exit_summary_in_json_at_every_verbosity(start, box):
+    work = box()
+    init = start("--log-format", "json", *TRAP, str(work), "--cleanup", "0.3",
+                 env=dict(CLEAN_ENV, INITAPP_VERBOSITY="0"))
+    wait_file(work / "ready")
+    time.sleep(0.2)
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0
+    events = [json.loads(line) for line in init.stderr().splitlines()]
+    assert [event["event"] for event in events] == ["exit"]
+    end = events[0]
+    assert (end["level"], end["code"], end["pid"], end["status"]) == ("info", 0, 2, "exited with 0")
+    assert (end["stop"], end["reaped"], end["timed_out"]) == ("received SIGTERM", 1, False)
+    assert (end["killed"], end["killed_count"], end["oom"]) == ([], 0, False)
+    assert 0.2 <= end["stop_at"] < end["runtime"]
+    assert 0.3 <= end["stop_took"] < 2.0
+    command = " ".join(TRAP + [str(work), "--cleanup", "0.3"])
+    assert end["reason"] == "main child 2 (%s...) exited with 0" % command[:77]  # cut to 80
+
+
+def test_exit_summary_text_line(start):
+    script = "(trap '' TERM; sleep 0.5) & sleep 0.3; exit 4"
+    init = start("-v", "sh", "-c", script)
+    assert init.wait() == 4
+    last = init.stderr().splitlines()[-1]
+    assert last.startswith("[initapp] info: exiting with 4 (main child 2 (sh -c %s) exited "
+                           "with 4); ran " % script)
+    assert "; stop: main child exited, other processes remain at " in last
+    assert last.endswith("s to exit; 2 process(es) reaped")

@@ -12,6 +12,11 @@ pytestmark = pytest.mark.timeout(10)
 class FakeTree:
     def __init__(self):
         self.sent = []
+        self.scans = 0
+
+    def alive(self):
+        self.scans += 1
+        return []
 
     def signal_all(self, signo, skip_pgid=None):
         self.sent.append((signo, skip_pgid))
@@ -33,6 +38,12 @@ class Clock:
 def seq():
     clock = Clock()
     return Shutdown(5.0, FakeTree(), clock), clock
+
+
+@pytest.fixture
+def limited():
+    clock = Clock()
+    return Shutdown(5.0, FakeTree(), clock, limit=10.0), clock
 
 
 def test_idle_has_no_timeout(seq):
@@ -73,3 +84,45 @@ def test_second_stop_signal_forces_only_when_asked(seq):
     assert shutdown.tree.sent == []
     assert shutdown.stop_signal(signals.SIGTERM, force_on_repeat=True) is False
     assert shutdown.tree.sent == [(signals.SIGKILL, None)]
+
+
+def test_after_giving_up_nothing_is_due(seq):
+    # Once given up, no timer is left: a negative one would make the loop spin.
+    shutdown, clock = seq
+    shutdown.begin("test")
+    clock.now += 5.0
+    shutdown.tick()
+    clock.now += KILL_WAIT_SECONDS + 1.0
+    shutdown.tick()
+    assert shutdown.gave_up and shutdown.tree.scans == 2   # the deadline's and the give-up's
+    assert shutdown.timeout() is None
+    for _ in range(3):
+        shutdown.tick()
+    assert shutdown.tree.scans == 2 and shutdown.tree.sent == [(signals.SIGKILL, None)]
+
+
+def test_time_limit_starts_the_stop_once(limited):
+    shutdown, clock = limited
+    assert shutdown.timeout() == pytest.approx(10.0)
+    clock.now += 9.9
+    assert shutdown.tick() is False and not shutdown.active
+    clock.now += 0.1
+    assert shutdown.tick() is True
+    assert shutdown.timed_out and shutdown.why == "time limit of 10s reached"
+    assert shutdown.timeout() == pytest.approx(5.0)      # now the grace period runs
+    assert shutdown.tick() is False
+
+
+def test_time_limit_never_fires_once_stopping():
+    clock = Clock()
+    shutdown = Shutdown(20.0, FakeTree(), clock, limit=10.0)
+    clock.now += 3.0
+    shutdown.stop_signal(signals.SIGTERM)
+    clock.now += 7.0
+    assert shutdown.tick() is False and not shutdown.timed_out
+    assert shutdown.timeout() == pytest.approx(13.0)     # the stop's own deadline
+
+
+def test_no_limit_means_no_timer():
+    for limit in (None, 0):
+        assert Shutdown(5.0, FakeTree(), Clock(), limit=limit).timeout() is None
