@@ -197,7 +197,8 @@ def test_names_that_are_not_utf8(init_pyz, namespace):
     lines = text.stdout.splitlines()
     assert lines[0].endswith(" arg\\xff new\\nline\\x1b[0m")
     assert "verdict: PROBLEMS" in lines
-    assert all(line.startswith(("PID ", "  ", "namespace: ", "tree:", "verdict: ")) for line in lines)
+    assert all(line.startswith(("PID ", "  ", "namespace: ", "cgroup: ", "tree:", "verdict: "))
+               for line in lines)
 
 
 def test_initapp_started_by_a_relative_path(init_pyz, start, tmp_path):

@@ -293,7 +293,7 @@ MUTATIONS = [
            "        if now < self.deadline:\n"),
       edit(SHUTDOWN, "        if self.gave_up:\n            return None\n", ""),
       edit(LOOP, "        if self.shutdown.gave_up:\n            return True", "        if False:\n            pass")),
-    M("timeout-ignored", "stop", "--timeout never starts the stop",
+    M("timeout-ignored", "option", "--timeout never starts the stop",
       ["test_shutdown.py::test_timeout_stops_a_child_that_ignores_it"],
       edit(SHUTDOWN, "if self.limit is None or now < self.started + self.limit:", "if True:")),
     M("timeout-code", "stop", "a run --timeout stopped exits with the child's code, not 124",
