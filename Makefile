@@ -31,7 +31,8 @@ test: venv
 test-pythons: venv
 	tests/pythons.sh $(PYTEST_ARGS)
 
-# The images/ Dockerfiles built and run by podman (installed from Debian if missing).
+# Every images/ recipe run by the engines users run it in: Docker (a daemon of its
+# own), docker-compose, podman and podman kube play, all installed from Debian.
 test-container: venv
 	$(VENV)/bin/python -m pytest tests/container $(PYTEST_ARGS)
 
