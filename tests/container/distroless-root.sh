@@ -9,12 +9,8 @@ set -euo pipefail
 
 rootfs_tarball=$1
 cache=$(dirname "$rootfs_tarball")
-key=$( { cat "$0"; stat -c '%s %Y' "$rootfs_tarball"; } | sha256sum | cut -c1-16)
-tarball=$cache/distroless-root-$key.tar
-if [[ -s $tarball ]]; then
-  echo "$tarball"
-  exit 0
-fi
+source "$(dirname "$0")/cache.sh"
+cache_lookup "$cache/distroless-root" < <(cat "$0"; stat -c '%s %Y' "$rootfs_tarball")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -54,6 +50,4 @@ done
 # The interpreter runs in that root, ctypes included, or the root is no good.
 chroot . /usr/bin/python3 -c 'import ctypes, zlib; ctypes.CDLL(None).prctl' >&2
 
-tar -C "$work/root" -cf "$tarball.partial" .
-mv "$tarball.partial" "$tarball"
-echo "$tarball"
+cache_store "$work/root"

@@ -20,13 +20,9 @@ mkdir -p "$cache"
 # patches), at the upstream versions of the binary packages installed here.
 upstream_of() { dpkg-query -W -f='${source:Package}_${source:Upstream-Version}' "$1"; }
 sources=("$(upstream_of libpython3.11-minimal)" "$(upstream_of libffi8)" "$(upstream_of zlib1g)")
-key=$( { cat "$0"; printf '%s\n' "${sources[@]}"; dpkg-query -W musl-dev busybox-static; } \
-  | sha256sum | cut -c1-16)
-tarball=$cache/musl-root-$key.tar
-if [[ -s $tarball ]]; then
-  echo "$tarball"
-  exit 0
-fi
+source "$(dirname "$0")/cache.sh"
+cache_lookup "$cache/musl-root" \
+  < <(cat "$0"; printf '%s\n' "${sources[@]}"; dpkg-query -W musl-dev busybox-static)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -121,6 +117,4 @@ printf 'NAME="musl root for initapp tests"\nID=alpine-like\n' > "$root/etc/os-re
 chroot "$root" /usr/local/bin/python3 -c \
   'import ctypes, zlib, select, _posixsubprocess; ctypes.CDLL(None).prctl' >&2
 
-tar -C "$root" -cf "$tarball.partial" .
-mv "$tarball.partial" "$tarball"
-echo "$tarball"
+cache_store "$root"

@@ -42,8 +42,9 @@ sys.exit(9)
 USER = ("import os, sys; "
         "sys.exit(4 if (os.getuid(), os.environ.get('HOME')) == (1000, '/') else 1)")
 
-# case: (engine options, or a function of the engine giving them, command, exit code). Each must also leave stderr empty,
-# but the missing command, whose message must name it.
+# case: (engine options, or a function of the engine giving them, command, exit
+# code). Each must also leave stderr empty, but the missing command, whose message
+# must name it.
 RUNS = {
     "exit-42": ([], ["python3", "-c", "import sys; sys.exit(42)"], 42),
     "killed-by-term": ([], ["python3", "-c", "import os; os.kill(os.getpid(), 15)"], 143),
@@ -55,6 +56,14 @@ RUNS = {
     # as a subreaper (prctl through ctypes), still adopting and reaping orphans.
     "under-init-orphans-reaped": (["--init"], ["python3", "-c", ORPHANS], 0),
     "under-init-exit-42": (["--init"], ["python3", "-c", "import sys; sys.exit(42)"], 42),
+}
+
+# What each image's default CMD prints.
+GREETINGS = {
+    "copy": "hello from under initapp\n",
+    "multistage": "hello from under initapp\n",
+    "distroless": "hello from under initapp, distroless\n",
+    "alpine": "hello from under initapp on musl\n",
 }
 
 WRAPPED_APP = ["sh", "-c", 'python3 -c "$0"; echo wrapper-done', APP]
@@ -70,6 +79,22 @@ def check_run(engine, image, case):
         assert "no-such-command" in result.stderr
     else:
         assert result.stderr == ""
+
+
+def check_default(engine, images, kind):
+    """The image's own ENTRYPOINT and CMD."""
+    result = engine.run("--rm", images[kind])
+    assert result.stdout == GREETINGS[kind]
+    assert result.stderr == ""
+
+
+def run_script_without_shebang(engine, image, tmp_path):
+    """An executable file without a #! line, as the command: the kernel cannot run
+    it, so initapp runs it with /bin/sh (as execvp does), if there is one."""
+    script = tmp_path / "script"
+    script.write_text("exit 3\n")
+    script.chmod(0o755)
+    return engine.run("--rm", "-v", "%s:/script:ro" % script, image, "/script", check=False)
 
 
 def start_app(engine, image, name, *options, command=("python3", "-c", APP)):

@@ -4,7 +4,8 @@ interpreter, its standard library and the libraries they load; no shell, no
 
 import pytest
 
-from scenarios import RUNS, check_hup, check_run, check_stop
+from scenarios import (RUNS, check_default, check_hup, check_run, check_stop,
+                       run_script_without_shebang)
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
@@ -19,9 +20,7 @@ def test_run(each_engine, case):
 
 
 def test_default_entrypoint_and_cmd(each_engine):
-    engine, images = each_engine
-    result = engine.run("--rm", images["distroless"])
-    assert result.stdout == "hello from under initapp, distroless\n"
+    check_default(*each_engine, "distroless")
 
 
 def test_there_is_no_shell_to_fall_back_on(each_engine):
@@ -30,6 +29,12 @@ def test_there_is_no_shell_to_fall_back_on(each_engine):
                       check=False).returncode == 5
     result = engine.run("--rm", images["distroless"], "sh", "-c", "exit 0", check=False)
     assert result.returncode == 127 and "sh" in result.stderr
+
+
+def test_script_without_shebang_cannot_run(each_engine, tmp_path):
+    engine, images = each_engine
+    result = run_script_without_shebang(engine, images["distroless"], tmp_path)
+    assert result.returncode == 126 and "Exec format error" in result.stderr
 
 
 def test_named_user(each_engine):

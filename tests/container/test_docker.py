@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from scenarios import (RUNS, WRAPPED_APP, check_hup, check_run, check_stop, check_wrapper_stop,
-                       start_app)
 from engine import versions
+from scenarios import (RUNS, WRAPPED_APP, check_default, check_hup, check_run, check_stop,
+                       check_wrapper_stop, start_app)
 from support import ROOT, SHELL_PROMPT, Terminal
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
@@ -22,9 +22,9 @@ def test_run(docker, docker_images, image, case):
     check_run(docker, docker_images[image], case)
 
 
-def test_default_entrypoint_and_cmd(docker, docker_images):
-    result = docker.run("--rm", docker_images["copy"])
-    assert result.stdout == "hello from under initapp\n"
+@pytest.mark.parametrize("image", SLIM)
+def test_default_entrypoint_and_cmd(docker, docker_images, image):
+    check_default(docker, docker_images, image)
 
 
 @pytest.mark.parametrize("options", [[], ["--init"]], ids=["pid1", "docker-init"])

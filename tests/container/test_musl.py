@@ -6,7 +6,8 @@ signal 37, which musl does not call SIGRTMIN+3 (its SIGRTMIN is 35)."""
 import pytest
 
 from engine import PODMAN_STOP_SIGNAL, TINI
-from scenarios import RUNS, check_hup, check_run, check_stop, check_wrapper_stop
+from scenarios import (RUNS, check_default, check_hup, check_run, check_stop, check_wrapper_stop,
+                       run_script_without_shebang)
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
@@ -22,9 +23,8 @@ def test_run(each_engine, case):
 
 
 def test_default_entrypoint_and_cmd_on_musl(each_engine):
+    check_default(*each_engine, "alpine")
     engine, images = each_engine
-    result = engine.run("--rm", images["alpine"])
-    assert result.stdout == "hello from under initapp on musl\n"
     assert engine.run("--rm", images["alpine"], "python3", "-c", IS_MUSL,
                       check=False).returncode == 5
 
@@ -34,6 +34,12 @@ def test_busybox_is_intact(each_engine):
     engine, images = each_engine
     result = engine.run("--rm", images["alpine"], "sh", "-c", "busybox true && exit 3",
                         check=False)
+    assert result.returncode == 3, result.stderr
+
+
+def test_script_without_shebang_runs_with_busybox_sh(each_engine, tmp_path):
+    engine, images = each_engine
+    result = run_script_without_shebang(engine, images["alpine"], tmp_path)
     assert result.returncode == 3, result.stderr
 
 

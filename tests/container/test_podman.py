@@ -4,7 +4,7 @@ with runc, one container at a time."""
 import pytest
 
 from engine import PODMAN_STOP_SIGNAL, TINI
-from scenarios import RUNS, check_hup, check_run, check_stop, check_wrapper_stop
+from scenarios import RUNS, check_default, check_hup, check_run, check_stop, check_wrapper_stop
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
@@ -17,9 +17,9 @@ def test_run(podman, podman_images, image, case):
     check_run(podman, podman_images[image], case)
 
 
-def test_default_entrypoint_and_cmd(podman, podman_images):
-    result = podman.run("--rm", podman_images["copy"])
-    assert result.stdout == "hello from under initapp\n"
+@pytest.mark.parametrize("image", SLIM)
+def test_default_entrypoint_and_cmd(podman, podman_images, image):
+    check_default(podman, podman_images, image)
 
 
 @pytest.mark.parametrize("image", SLIM)
