@@ -31,9 +31,18 @@ test: venv
 test-pythons: venv
 	tests/pythons.sh $(PYTEST_ARGS)
 
-# The images/ Dockerfiles built and run by podman (installed from Debian if missing).
+# Every images/ recipe run by the engines users run it in: Docker (a daemon of its
+# own), docker-compose, podman and podman kube play, all installed from Debian.
+# One group at a time (the first one installs the engines and makes the Debian
+# root, musl compiles a CPython), each with its run time; fails if one failed.
+CONTAINER_GROUPS := docker kube distroless musl podman
 test-container: venv
-	$(VENV)/bin/python -m pytest tests/container $(PYTEST_ARGS)
+	@failed=; for group in $(CONTAINER_GROUPS); do \
+	  began=$$(date +%s); \
+	  $(VENV)/bin/python -m pytest tests/container/test_$$group.py $(PYTEST_ARGS) || failed="$$failed $$group"; \
+	  echo "container group $$group: $$(( $$(date +%s) - began )) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "container groups failed:$$failed"; exit 1; fi
 
 # The storm tests at full size: 100,000 signals, 10,000 orphans, 60 s of fork churn.
 soak: venv

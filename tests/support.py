@@ -1,9 +1,12 @@
 """Running the built init.pyz as a real PID 1, and reading /proc from outside."""
 
+import fcntl
 import os
+import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -296,3 +299,50 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SHELL_PROMPT = "PROMPT> "
+
+
+class Terminal:
+    """A command on a new pseudo-terminal, as its controlling terminal; the test
+    reads the screen and types. env adds to the clean environment."""
+
+    def __init__(self, command, env=None):
+        self.master, slave = os.openpty()
+        self.output = ""
+        env = dict(CLEAN_ENV, TERM="dumb", PS1=SHELL_PROMPT, HOME="/", **(env or {}))
+        self.proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True, preexec_fn=self._take_terminal)
+        os.close(slave)
+
+    @staticmethod
+    def _take_terminal():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    def read_until(self, text, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r on the terminal; it shows:\n%s" % (text, self.output))
+            if select.select([self.master], [], [], left)[0]:
+                try:
+                    self.output += os.read(self.master, 4096).decode(errors="replace")
+                except OSError:
+                    break
+        found = self.output.index(text) + len(text)
+        seen, self.output = self.output[:found], self.output[found:]
+        return seen
+
+    def send(self, text):
+        os.write(self.master, text.encode())
+
+    def close(self):
+        for pid in children(self.proc.pid) + [self.proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait(timeout=10)
+        os.close(self.master)

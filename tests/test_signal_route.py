@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from support import (CLEAN_ENV, PYTHON, TRAP, alive, children, read_lines, state, wait_file,
-                     wait_for)
-from test_tty import PROMPT, Terminal
+from support import (CLEAN_ENV, PYTHON, SHELL_PROMPT, TRAP, Terminal, alive, children,
+                     read_lines, state, wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -164,7 +163,7 @@ def test_session_mode_as_session_leader_on_a_terminal(init_pyz):
     # giving up the terminal must not kill initapp with SIGHUP.
     terminal = Terminal([str(init_pyz), "--session", "bash", "--norc", "--noprofile", "-i"])
     try:
-        seen = terminal.read_until(PROMPT)
+        seen = terminal.read_until(SHELL_PROMPT)
         assert "no job control" not in seen and "cannot set terminal" not in seen
         terminal.send("case $- in *m*) echo JOBS-$((6*7));; esac\n")
         terminal.read_until("JOBS-42")
@@ -181,22 +180,22 @@ def test_ctrl_z_on_a_terminal_gives_the_shell_back(init_pyz, mode):
     # back; fg continues both and hands the terminal to the child again.
     terminal = Terminal(["bash", "--norc", "--noprofile", "-i"])
     try:
-        terminal.read_until(PROMPT)
+        terminal.read_until(SHELL_PROMPT)
         terminal.send(" ".join([str(init_pyz)] + mode + ["cat"]) + "\n")
         time.sleep(1.0)
         terminal.send("\x1a")
         terminal.read_until("Stopped")
-        terminal.read_until(PROMPT)
+        terminal.read_until(SHELL_PROMPT)
         terminal.send("echo BACK-$((6*7))\n")
         terminal.read_until("BACK-42")
-        terminal.read_until(PROMPT)
+        terminal.read_until(SHELL_PROMPT)
         terminal.send("fg\n")
         time.sleep(0.5)
         terminal.send("typed-after-fg\n")
         terminal.read_until("typed-after-fg")   # the terminal's echo
         terminal.read_until("typed-after-fg")   # cat's copy: it reads the terminal again
         terminal.send("\x04")                   # end of input: cat, then initapp, exit 0
-        terminal.read_until(PROMPT)
+        terminal.read_until(SHELL_PROMPT)
         terminal.send("echo CODE-$?\n")
         terminal.read_until("CODE-0")
     finally:

@@ -1,45 +1,176 @@
-"""A real container engine: podman with runc, a local base image laid out like
-python:*-slim, and the images/ Dockerfiles built on it."""
+"""Real container engines: podman with runc, and Docker's daemon started for the
+session; local base images (a Debian root laid out like python:*-slim, a
+distroless-style root, an Alpine-like musl root), and the images/ Dockerfiles
+built on them. Every image, container and daemon the tests make is removed at
+the end, by name or pid; only the root tarballs stay, cached."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from engine import BASE, IMAGES, podman
+from engine import DockerDaemon, podman_engine
 from support import ROOT, build
 
+HERE = Path(__file__).parent
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+# The images/ recipes: kind -> (Dockerfile, the base it is built FROM).
+RECIPES = {
+    "copy": ("Dockerfile", "base-bookworm"),
+    "multistage": ("Dockerfile.build", "base-bookworm-ca"),
+    "distroless": ("Dockerfile.distroless", "base-distroless"),
+    "alpine": ("Dockerfile.alpine", "base-musl"),
+}
+# Images of the tests' own: kind -> (the base, what follows FROM).
+DERIVED = {
+    # The builder stage installs shiv from PyPI: this machine's CA bundle is copied
+    # in, so that a proxy the machine trusts is trusted inside the build too.
+    "base-bookworm-ca": ("base-bookworm", "COPY ca-certificates.crt /etc/ssl/certs/"),
+    # The workload behind a shell wrapper, as the pods and compose run it.
+    "app": ("copy", 'COPY app.py /app.py\n'
+                    'CMD ["sh", "-c", "python3 /app.py; echo wrapper-done"]'),
+    "stubborn": ("copy", 'COPY app.py /app.py\nENV APP_IGNORE_TERM=1\n'
+                         'CMD ["python3", "/app.py"]'),
+    "sidecar": ("base-bookworm", 'COPY app.py /app.py\nCMD ["python3", "/app.py"]'),
+}
+
+
+def tag(kind):
+    return "localhost/initapp-test-" + kind
+
+
+def run_script(name, *args, timeout):
+    result = subprocess.run(["bash", str(HERE / name)] + list(args), capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, "%s failed:\n%s" % (name, result.stderr[-5000:])
+    return result.stdout.strip().splitlines()
+
+
+class Roots:
+    """The roots' tarballs, made (or found in the cache) when first asked for."""
+
+    def __init__(self, bookworm):
+        self.tarballs = {"bookworm": bookworm}
+
+    def __getitem__(self, kind):
+        if kind not in self.tarballs:
+            if kind == "distroless":
+                made = run_script("distroless-root.sh", self.tarballs["bookworm"], timeout=300)
+            else:   # a CPython compiled against musl: minutes on a fresh machine
+                made = run_script("musl-root.sh", timeout=2400)
+            self.tarballs[kind] = made[-1]
+        return self.tarballs[kind]
+
+
+class Images:
+    """One engine's images, built when first asked for; removed by name at the end."""
+
+    def __init__(self, engine, roots, context):
+        self.engine = engine
+        self.roots = roots
+        self.context = context
+        self.made = []
+
+    def __getitem__(self, kind):
+        name = tag(kind)
+        if name not in self.made:
+            self._make(kind, name)
+            self.made.append(name)
+        return name
+
+    def _make(self, kind, name):
+        if kind in RECIPES:
+            dockerfile, base = RECIPES[kind]
+            context, options = self.context, []
+            if kind == "multistage":   # the source tree itself is the context
+                context, options = ROOT, ["--network", "host"]
+            self.engine("build", "-q", *options, "-f", str(ROOT / "images" / dockerfile),
+                        "--build-arg", "BASE_IMAGE=" + self[base], "-t", name, str(context),
+                        timeout=600)
+        elif kind in DERIVED:
+            base, rest = DERIVED[kind]
+            dockerfile = self.context / ("Dockerfile." + kind)
+            dockerfile.write_text("FROM %s\n%s\n" % (self[base], rest))
+            self.engine("build", "-q", "-f", str(dockerfile), "-t", name, str(self.context))
+        else:   # base-ROOT: a root's tarball imported as it is
+            self.engine("import", self.roots[kind[len("base-"):]], name, timeout=300)
+
+    def remove(self):
+        for name in reversed(self.made):
+            self.engine("rmi", "-f", name, check=False)
+
 
 @pytest.fixture(scope="session")
-def engine():
-    setup = subprocess.run(["bash", str(Path(__file__).parent / "setup.sh")], capture_output=True,
-                           text=True, timeout=900)
-    assert setup.returncode == 0, setup.stderr
-    os.environ["CONTAINERS_CONF"] = setup.stdout.strip().splitlines()[-1]
-    return BASE
+def prepared():
+    """Packages installed, containers.conf written, the Debian root's tarball made."""
+    conf, bookworm = run_script("setup.sh", timeout=1800)[-2:]
+    os.environ["CONTAINERS_CONF"] = conf
+    return Roots(bookworm)
 
 
 @pytest.fixture(scope="session")
-def images(engine, tmp_path_factory):
-    """The images/ Dockerfiles built on the local base image."""
-    context = tmp_path_factory.mktemp("context")
-    build(context / "init.pyz", "/usr/local/bin/python3")  # the default shebang
-    podman("build", "-q", "-f", str(ROOT / "images" / "Dockerfile"),
-           "--build-arg", "BASE_IMAGE=" + BASE, "-t", IMAGES["copy"], str(context))
-    # The builder stage installs shiv from PyPI; the host's CA bundle is mounted so
-    # that a proxy this machine trusts is trusted inside the build too.
-    podman("build", "-q", "--network", "host", "-v", "/etc/ssl/certs:/etc/ssl/certs:ro",
-           "-f", str(ROOT / "images" / "Dockerfile.build"), "--build-arg", "BASE_IMAGE=" + BASE,
-           "-t", IMAGES["multistage"], str(ROOT), timeout=600)
-    return IMAGES
+def context(tmp_path_factory):
+    """What the Dockerfiles COPY: init.pyz (built with the default shebang), the
+    workload, the CA bundle."""
+    path = tmp_path_factory.mktemp("context")
+    build(path / "init.pyz", "/usr/local/bin/python3")
+    shutil.copy(HERE / "app.py", path / "app.py")
+    shutil.copy(CA_BUNDLE, path / "ca-certificates.crt")
+    return path
+
+
+@pytest.fixture(scope="session")
+def podman(prepared):
+    return podman_engine()
+
+
+@pytest.fixture(scope="session")
+def podman_images(podman, prepared, context):
+    images = Images(podman, prepared, context)
+    yield images
+    images.remove()
+
+
+@pytest.fixture(scope="session")
+def docker_daemon(prepared):
+    daemon = DockerDaemon()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def docker(docker_daemon):
+    return docker_daemon.engine
+
+
+@pytest.fixture(scope="session")
+def docker_images(docker, prepared, context):
+    images = Images(docker, prepared, context)
+    yield images
+    images.remove()
 
 
 @pytest.fixture
 def containers():
-    """Names of containers a test starts; all removed afterwards (by name, podman's id)."""
-    names = []
-    yield names
-    for name in names:
-        podman("rm", "-f", "-t", "0", name, check=False)
+    """containers(engine, name) names a container the test starts: removed before
+    (a leftover of an interrupted run) and after the test, by name."""
+    named = []
 
+    def add(engine, name):
+        engine.remove(name)
+        named.append((engine, name))
+        return name
+
+    yield add
+    for engine, name in named:
+        engine.remove(name)
+
+
+@pytest.fixture(params=["docker", "podman"])
+def each_engine(request):
+    """Each engine in turn, with its images: (engine, images)."""
+    return (request.getfixturevalue(request.param),
+            request.getfixturevalue(request.param + "_images"))
