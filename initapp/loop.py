@@ -191,9 +191,13 @@ class Supervisor:
 
     def stop_self(self):
         """dumb-init's job control: the shell that started initapp sees it stop too,
-        and regains the terminal. Returns once resumed (the shell's fg). As PID 1
-        the kernel ignores a SIGSTOP sent to oneself, so this is skipped."""
-        if self.me == 1:
+        and regains the terminal. Returns once resumed (the shell's fg). Skipped
+        when nothing could resume it: as PID 1 (the kernel ignores a SIGSTOP sent
+        to oneself), and when no job-control shell started it (script, ssh -t,
+        setsid -c: initapp leads the session), where a stopped initapp would hang
+        with the stop signals pending."""
+        if self.me == 1 or not _resumable():
+            log.debug("not stopping with the child: no job-control shell could resume initapp")
             return False
         os.kill(self.me, signals.SIGSTOP)
         # The terminal the shell handed to initapp's group belongs to the child's.
@@ -215,3 +219,15 @@ class Supervisor:
             name = "%s as %s" % (signals.name(signo), name)
         log.info("forwarded %s to %s %s" % (name, whom, pid), "forwarded",
                  signal=signals.name(signo), sent=signals.name(sent), to=whom, pid=pid)
+
+
+def _resumable():
+    """True when initapp's process group is not orphaned (the kernel's own rule for
+    the terminal's stop signals): its parent is in the same session but another
+    group, as a job-control shell is. Only such a parent can continue it."""
+    try:
+        parent = os.getppid()
+        return (os.getsid(parent) == os.getsid(0)
+                and os.getpgid(parent) != os.getpgrp())
+    except OSError:
+        return False

@@ -202,6 +202,27 @@ def test_ctrl_z_on_a_terminal_gives_the_shell_back(init_pyz, mode):
         terminal.close()
 
 
+@pytest.mark.parametrize("mode", [[], ["-c"]])
+def test_ctrl_z_without_a_job_control_shell_never_stops_initapp(init_pyz, mode):
+    # initapp leads the session on the terminal (script, ssh -t, setsid -c): no
+    # shell could continue it, so it must not stop itself with the child; a stop
+    # signal then ends the stopped child as usual.
+    terminal = Terminal([str(init_pyz)] + mode + [PYTHON, "-c", "print('READY', flush=True); "
+                                                  "import time; time.sleep(30)"])
+    try:
+        terminal.read_until("READY")
+        init = terminal.proc.pid
+        child = children(init)[0]
+        terminal.send("\x1a")
+        wait_for(lambda: state(child) == "T", what="the child stopped by Ctrl-Z")
+        time.sleep(0.5)   # what initapp does about it, it has done by now
+        assert state(init) != "T"
+        os.kill(init, signal.SIGTERM)
+        assert terminal.proc.wait(timeout=10) == 128 + signal.SIGTERM
+    finally:
+        terminal.close()
+
+
 # Starts init.pyz with a SIGTERM already pending (sent by another process), so that
 # initapp takes it the moment its loop starts: on one CPU, before the child it just
 # forked has run its setsid(). The child gets the mask initapp inherited (TERM
