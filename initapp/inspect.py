@@ -19,6 +19,7 @@ KNOWN_INITS = {"tini": "tini", "tini-static": "tini", "docker-init": "tini",
                "dumb-init": "dumb-init", "catatonit": "catatonit", "podman-init": "catatonit",
                "my_init": "my_init", "s6-svscan": "s6-overlay", "pid1": "pid1",
                "pause": "pause (Kubernetes)", "systemd": "systemd", "init.pyz": "initapp"}
+UNKNOWN_INIT = "unknown"  # a Python runs a file inspect may not read
 CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
 EXIT_PROBLEMS = 1
 EXIT_UNKNOWN = 3  # no problem found, but what decides it could not be read
@@ -98,7 +99,8 @@ class Process:
 # -- what the target is --------------------------------------------------------------
 
 def identify_init(reader, process):
-    """(name, options) of a known init, or (None, [])."""
+    """(name, options) of a known init, or (None, []); ("unknown", []) when the
+    file a Python runs cannot be read to tell."""
     argv = process.argv
     if not argv:
         return None, []
@@ -106,10 +108,17 @@ def identify_init(reader, process):
     start = 1
     if name is None and os.path.basename(argv[0]).startswith("python"):
         script = _script(argv)
-        if script and _is_initapp_archive(reader, process.pid, script):
+        found = _is_initapp_archive(reader, process.pid, script) if script else False
+        if found:
             name, start = "initapp", argv.index(script) + 1
-    elif name is None and len(argv) > 0 and _is_initapp_archive(reader, process.pid, argv[0]):
-        name = "initapp"
+        elif found is None:
+            return UNKNOWN_INIT, []
+    elif name is None and len(argv) > 0:
+        found = _is_initapp_archive(reader, process.pid, argv[0])
+        if found:
+            name = "initapp"
+        elif found is None:
+            return UNKNOWN_INIT, []
     if name is None:
         return None, []
     options = _options(name, argv[start:])
@@ -158,24 +167,29 @@ def _is_initapp_archive(reader, pid, path):
     if os.path.basename(path) == "init.pyz":
         return True
     if path.startswith("/"):
-        return _holds_initapp("%s/%d/root%s" % (reader.proc, pid, path))
+        return _holds_initapp(reader, "%s/%d/root%s" % (reader.proc, pid, path))
     # A relative path: initapp has changed to / since, and keeps a descriptor of its
     # archive (O_PATH) for this.
-    if _holds_initapp("%s/%d/cwd/%s" % (reader.proc, pid, path)):
-        return True
+    found = _holds_initapp(reader, "%s/%d/cwd/%s" % (reader.proc, pid, path))
+    if found is not False:
+        return found
     suffix = "/" + os.path.normpath(path)
     for fd in reader.listdir(pid, "fd") or ():
         if (reader.link(pid, "fd/" + fd) or "").endswith(suffix):
-            return _holds_initapp("%s/%d/fd/%s" % (reader.proc, pid, fd))
+            return _holds_initapp(reader, "%s/%d/fd/%s" % (reader.proc, pid, fd))
     return False
 
 
-def _holds_initapp(path):
+def _holds_initapp(reader, path):
+    """True or False; None when the file cannot be read (another user's root)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
             return "site-packages/initapp/main.py" in archive.namelist()
+    except PermissionError as error:
+        reader.unreadable.append("%s (%s)" % (path, error.strerror))
+        return None
     except (OSError, zipfile.BadZipFile):
         return False
 
@@ -256,24 +270,29 @@ def namespace_members(reader, target):
 
 
 def tree_lines(members, root):
+    """The target's tree first, then the other roots' (processes whose parent is not
+    a member: entered the namespace from outside, as docker exec, or, not PID 1,
+    the rest of the namespace), each process once."""
     children = {}
     for process in sorted(members.values(), key=lambda p: p.pid):
         children.setdefault(process.ppid, []).append(process)
-    lines = []
+    lines, seen = [], set()
 
     def walk(process, depth):
+        if process.pid in seen:  # the target's tree, met again from a root above it
+            return
+        seen.add(process.pid)
         lines.append({"pid": process.pid, "ppid": process.ppid, "state": process.state,
                       "command": process.command, "depth": depth})
         for child in children.get(process.pid, []):
-            if child.pid != process.pid:
-                walk(child, depth + 1)
+            walk(child, depth + 1)
 
     walk(root, 0)
-    seen = {line["pid"] for line in lines}
     for process in sorted(members.values(), key=lambda p: p.pid):
-        if process.pid not in seen:  # entered the namespace from outside (docker exec)
+        if process.ppid not in members:
             walk(process, 0)
-            seen = {line["pid"] for line in lines}
+    for process in sorted(members.values(), key=lambda p: p.pid):
+        walk(process, 0)  # none left but in a loop of parents, which /proc cannot show
     return lines
 
 
@@ -327,6 +346,8 @@ def verdict(report, target):
     problems, advice, unknown = [], [], []
     pid1 = report["pid1_of_namespace"]
     init = report["init"]["name"] if report["init"] else None
+    if init == UNKNOWN_INIT:
+        unknown.append("which init this is: the file its Python runs cannot be read")
     for key in ("sigterm", "sigint"):
         if report[key]["reaches"] is None:
             unknown.append(report[key]["explanation"])

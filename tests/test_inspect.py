@@ -273,3 +273,27 @@ def test_double_dash_inspect_runs_a_program_named_inspect(init_pyz, tmp_path):
     result = subprocess.run([str(init_pyz), "--", "inspect", "--json"], env=env,
                             capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout) == (0, "a program named inspect: --json\n")
+
+
+def test_an_archive_it_cannot_read_makes_the_init_unknown(init_pyz, namespace, tmp_path):
+    # Another user may not look into the target's root: which init this is cannot be
+    # told, and inspect says so instead of "none recognised".
+    shutil.copy2(init_pyz, tmp_path / "myinit")
+    ns = namespace(str(tmp_path / "myinit"), "sleep", "30")
+    wait_for(lambda: children(ns.pid), what="the child")
+    data = report(init_pyz, ns.pid, as_user="4242")
+    assert data["init"]["name"] == "unknown"
+    assert any(path.startswith("/proc/%d/root/" % ns.pid) and path.endswith("myinit (Permission "
+                                                                             "denied)")
+               for path in data["unreadable"])
+    assert report(init_pyz, ns.pid)["init"]["name"] == "initapp"
+
+
+def test_the_tree_lists_each_process_once_when_not_pid1(init_pyz, start):
+    # Not PID 1, the tree is this machine's: every process once, under its parent.
+    ns = start("sleep", "30", pid1=False)
+    wait_for(lambda: children(ns.pid), what="the child")
+    tree = report(init_pyz, ns.pid)["namespace"]["tree"]
+    pids = [line["pid"] for line in tree]
+    assert len(pids) == len(set(pids))
+    assert ns.pid in pids and children(ns.pid)[0] in pids
