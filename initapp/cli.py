@@ -79,6 +79,8 @@ def canonical(signo):
 
 def seconds(text):
     try:
+        if text.strip("0123456789.eE+-"):  # float() would take "1_0", " 5" and "inf" too
+            raise ValueError
         value = float(text)
     except ValueError:
         raise ValueError("not a number of seconds: %r" % text) from None

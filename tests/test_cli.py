@@ -109,7 +109,7 @@ def test_success_codes_with_spaces(init_pyz):
     (["--pgroup=1", "x"], {}, "--pgroup takes no value"),
     (["--delay", "TERM", "x"], {}, "--delay: expected SIGNAL:VALUE, got 'TERM'"),
     (["--to-all", "NOPE", "x"], {}, "--to-all: not a valid signal: 'NOPE'"),
-    (["x"], {"INITAPP_GRACE": "nan"}, "INITAPP_GRACE: seconds must be between 0 and 1e9: 'nan'"),
+    (["x"], {"INITAPP_GRACE": "nan"}, "INITAPP_GRACE: not a number of seconds: 'nan'"),
     (["x"], {"INITAPP_PGROUP": "maybe"}, "INITAPP_PGROUP: expected 1/0, true/false, yes/no or on/off, got 'maybe'"),
 ])
 def test_bad_input_names_the_flag_and_value(argv, environ, message):
@@ -189,6 +189,9 @@ def test_timeout_flag_and_variable():
 @pytest.mark.parametrize("argv, message", [
     (["--timeout", "soon", "x"], "--timeout: not a number of seconds: 'soon'"),
     (["--timeout", "-5", "x"], "--timeout: seconds must be between 0 and 1e9: '-5'"),
+    (["--timeout", "1_0", "x"], "--timeout: not a number of seconds: '1_0'"),
+    (["-t", " 5", "x"], "-t: not a number of seconds: ' 5'"),
+    (["--grace", "inf", "x"], "--grace: not a number of seconds: 'inf'"),
     (["-e", "256", "x"], "-e: not an exit code from 0 to 255: '256'"),
     (["-u", "a:", "x"], "-u: expected USER or USER:GROUP, got 'a:'"),
     (["--env", "NOEQUALS", "x"], "--env: expected NAME=VALUE, got 'NOEQUALS'"),
