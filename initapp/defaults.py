@@ -62,6 +62,8 @@ start it (fork failed, or the child could not become --user or enter --workdir).
 MSG_NOT_FOUND = "{cmd}: command not found"
 MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
 MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"
+MSG_UNNAMED_ENV = ("an environment entry with an empty name ({entry}) cannot be passed to "
+                   "the child: left out")
 MSG_FORK_FAILED = "cannot start {cmd}: {error}"
 MSG_NO_COMMAND = "no command given (usage: init.pyz [OPTIONS] [--] COMMAND [ARG...])"
 MSG_SUBREAPER_FAILED = ("cannot become a child subreaper ({error}); orphans of the workload "

@@ -7,7 +7,7 @@ import os
 
 from initapp import log, privileges, signals
 from initapp.defaults import (EXIT_CANNOT_EXEC, EXIT_INTERNAL, EXIT_NOT_FOUND,
-                              MSG_CANNOT_EXEC, MSG_NOT_FOUND, MSG_SETUP_FAILED)
+                              MSG_CANNOT_EXEC, MSG_NOT_FOUND, MSG_SETUP_FAILED, MSG_UNNAMED_ENV)
 
 _NOT_FOUND_ERRNOS = (errno.ENOENT, errno.ENOTDIR)
 # Errors after which execvp looks in the next PATH entry (glibc's list).
@@ -119,14 +119,30 @@ def _take_terminal(session):
 
 
 def _environment(launch):
-    if not launch.env_changes and not launch.rewrite_listen_pid:
+    unnamed = _unnamed_entry()
+    if not launch.env_changes and not launch.rewrite_listen_pid and unnamed is None:
         return None
     env = dict(os.environb)
+    if unnamed is not None:
+        env.pop(b"", None)
+        log.warning(MSG_UNNAMED_ENV.format(entry=log.printable(os.fsdecode(b"=" + unnamed))))
     for name, value in launch.env_changes.items():
         env[os.fsencode(name)] = os.fsencode(value)
     if launch.rewrite_listen_pid:
         env[b"LISTEN_PID"] = str(os.getpid()).encode()
     return env
+
+
+def _unnamed_entry():
+    """The value of an environment entry "=VALUE", which makes execve refuse the
+    whole environment; the archive's restart passes it on as an -X option."""
+    import sys
+
+    unnamed = os.environb.get(b"")
+    if unnamed is None:
+        given = getattr(sys, "_xoptions", {}).get("initapp-unnamed-env")
+        unnamed = bytes.fromhex(given) if isinstance(given, str) else None
+    return unnamed
 
 
 def _prepare_child(launch):

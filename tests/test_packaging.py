@@ -276,6 +276,35 @@ def test_environment_reaches_the_child_byte_for_byte(init_pyz, way, locale):
         assert result.stdout == b"".join(b"%s=%s\0" % item for item in environment.items())
 
 
+# execve with an environment no Python mapping can hold: an empty name, an entry
+# without "=", a name twice.
+ODD_ENVIRONMENT = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def array(items):
+    return (ctypes.c_char_p * (len(items) + 1))(*items, None)
+argv = [os_arg.encode() for os_arg in sys.argv[1:]]
+libc.execve(argv[0], array(argv), array([b"PATH=/usr/bin:/bin", b"=empty", b"NOEQUALS",
+                                         b"A=1", b"A=2"]))
+sys.exit("execve: errno %d" % ctypes.get_errno())
+"""
+
+
+@pytest.mark.parametrize("way", ["shebang", "python3 init.pyz"])
+def test_an_environment_entry_with_an_empty_name_is_left_out_with_a_warning(init_pyz, way):
+    # execve refuses an environment holding "=VALUE": the child still runs, as
+    # Python reads an environment (the first of a name, no entry without "="), and
+    # initapp says what it left out, the same both ways of starting it.
+    command = [str(init_pyz), "/bin/cat", "/proc/self/environ"]
+    if way != "shebang":
+        command.insert(0, INIT_PYTHON)
+    result = run([PYTHON, "-c", ODD_ENVIRONMENT] + command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"PATH=/usr/bin:/bin\0A=1\0"
+    assert result.stderr == (b"[initapp] warning: an environment entry with an empty name "
+                             b"(=empty) cannot be passed to the child: left out\n")
+
+
 TRACEBACK = """
 import os, runpy, sys, traceback
 os._exit = lambda code: None  # the archive's __main__ ends with it

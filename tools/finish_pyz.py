@@ -42,9 +42,18 @@ def _environment_as_exec_d():
     except OSError:
         return os.environb
     exec_d = {{}}
-    for name, _, value in (item.partition(b"=") for item in items):
-        exec_d.setdefault(name, value)
+    # As Python reads its own environment: the first of a name, and an entry
+    # without "=" is no variable. One with an empty name cannot be exec'd: the
+    # restart is told its value, and the package says it was left out.
+    for name, equals, value in (item.partition(b"=") for item in items):
+        if equals and name:
+            exec_d.setdefault(name, value)
+        elif equals:
+            _unnamed.append(value)
     return exec_d
+
+
+_unnamed = []
 
 
 if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
@@ -52,8 +61,10 @@ if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
     # start again isolated, so the environment's PYTHON* variables, the user's
     # and the image's site-packages cannot change how the init runs.
     _mask = sum(1 << (signo - 1) for signo in STARTUP_SIGNAL_MASK)
-    os.execve(sys.executable, [sys.executable, "-I", "-S", "-Xinitapp-sigmask=%x" % _mask]
-              + sys.argv, _environment_as_exec_d())
+    _env = _environment_as_exec_d()
+    _options = ["-Xinitapp-sigmask=%x" % _mask]
+    _options += ["-Xinitapp-unnamed-env=" + _unnamed[0].hex()] if _unnamed else []
+    os.execve(sys.executable, [sys.executable, "-I", "-S"] + _options + sys.argv, _env)
 # This interpreter's own set of precompiled modules when the archive holds one
 # (tools/compile_set.py), with the finder to import them; the sources otherwise.
 import marshal
