@@ -70,6 +70,8 @@ MSG_SUBREAPER_FAILED = ("cannot become a child subreaper ({error}); orphans of t
                         "will not be reaped by initapp")
 MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the whole tree reach "
                 "only the main child's process group")
+MSG_BAD_PROC_PID1 = ("/proc does not belong to this PID namespace; signals to the whole tree go "
+                     "to every process of the namespace at once (kill -1), stopped or not")
 MSG_BAD_USER = "--user: {error}"
 MSG_BAD_WORKDIR = "--workdir: not a directory: {dir!r}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"

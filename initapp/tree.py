@@ -7,7 +7,7 @@ is never used (outside a PID namespace it would reach the whole host)."""
 import os
 
 from initapp import log, signals
-from initapp.defaults import LIST_COMMAND_CHARS, LIST_PROCESSES, MSG_BAD_PROC
+from initapp.defaults import LIST_COMMAND_CHARS, LIST_PROCESSES, MSG_BAD_PROC, MSG_BAD_PROC_PID1
 
 
 class Process:
@@ -142,7 +142,7 @@ class Tree:
         if self._proc_usable is None:
             self._proc_usable = self.single_child or proc_is_ours()
             if not self._proc_usable:
-                log.warning(MSG_BAD_PROC)
+                log.warning(MSG_BAD_PROC_PID1 if self.pid1 else MSG_BAD_PROC)
         return self._proc_usable
 
     def signal_all(self, signo, skip_pgid=None):

@@ -452,3 +452,15 @@ def test_exit_summary_text_line(start):
                            "with 4); ran " % script)
     assert "; stop: main child exited, other processes remain at " in last
     assert last.endswith("s to exit; 2 process(es) reaped")
+
+
+def test_as_pid1_with_another_namespaces_proc_the_warning_says_kill_minus_1(init_pyz, tmp_path):
+    # PID 1 needs no /proc to reach its whole namespace (kill -1): the warning says
+    # that, not the not-PID-1 fallback (the child's group only).
+    result = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", str(init_pyz), "--",
+                             "sh", "-c", "sleep 0.3 & exit 0"],
+                            capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
+    assert result.returncode == 0
+    assert result.stderr == ("[initapp] warning: /proc does not belong to this PID namespace; "
+                             "signals to the whole tree go to every process of the namespace "
+                             "at once (kill -1), stopped or not\n")
