@@ -43,7 +43,8 @@ class Shutdown:
         if self.deadline is None:
             self.why, self.began = why, self.clock()
             self.deadline = self.began + self.grace
-            report("shutting down (%s): the tree has %gs to exit" % (why, self.grace))
+            report("shutting down (%s): the tree has %gs to exit" % (why, self.grace),
+                   "stopping", why=why, grace=self.grace)
 
     def stop_signal(self, signo, force_on_repeat=False):
         """A stop signal arrived. Returns False when it forced the end instead of

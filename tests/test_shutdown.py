@@ -346,12 +346,14 @@ def test_with_another_namespaces_proc_only_the_childs_group_is_signalled(start, 
 
 
 def test_deadline_names_a_bounded_number_of_processes(start):
-    init = start("--grace", "0.5", "--log-format", "json", "sh", "-c",
+    init = start("-v", "--grace", "0.5", "--log-format", "json", "sh", "-c",
                  'trap "" TERM; for i in $(seq 14); do sleep 30 & done; wait')
     wait_for(lambda: len(children(init.child("sh"))) == 14, what="14 sleeps")
     init.signal(signal.SIGTERM)
     assert init.wait() == 137
     events = [json.loads(line) for line in init.stderr().splitlines()]
+    stopping = next(event for event in events if event["event"] == "stopping")
+    assert (stopping["why"], stopping["grace"]) == ("received SIGTERM", 0.5)
     deadline = next(event for event in events if event["event"] == "deadline")
     assert deadline["count"] == 15 and len(deadline["processes"]) == 10
     assert deadline["processes"][0] == {"pid": 2, "state": "S", "command": deadline[
