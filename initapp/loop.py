@@ -139,8 +139,13 @@ class Supervisor:
         """--timeout: deliver what the engine's stop would (SIGTERM, or the one
         --stop-signal names), rewrites included."""
         stops = self.config.stop_signals
-        self.forward(*self.config.route(signals.SIGTERM if signals.SIGTERM in stops
-                                        else min(stops)))
+        signo, sent = self.config.route(signals.SIGTERM if signals.SIGTERM in stops
+                                        else min(stops))
+        if sent == 0:
+            log.info("not sending %s (rewritten to 0): the grace period still holds"
+                     % signals.name(signo))
+            return
+        self.forward(signo, sent)
 
     def forward(self, signo, sent):
         """Deliver sent (signo after rewrites) to whom signo reaches; a stop signal also

@@ -58,7 +58,10 @@ class Shutdown:
         return True
 
     def leftovers(self, skip_pgid):
-        """The main child is gone but processes remain: ask them to stop."""
+        """The main child is gone but processes remain: ask them to stop (unless the
+        SIGKILL has been sent already: the main child died of it)."""
+        if self.killed_at is not None:
+            return
         self.begin("main child exited, other processes remain")
         sent = self.tree.signal_all(signals.SIGTERM, skip_pgid)
         # A stopped process acts on SIGTERM only once continued.

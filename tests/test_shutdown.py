@@ -360,6 +360,8 @@ def test_deadline_names_a_bounded_number_of_processes(start):
         "processes"][0]["command"]}
     assert [p["command"] for p in deadline["processes"][1:]] == ["sleep 30"] * 9
     assert deadline["message"].endswith(" and 5 more")
+    # Once SIGKILL is sent, the main child's death starts no SIGTERM step.
+    assert not [event for event in events if event["message"].startswith("sent SIGTERM to")]
     end = events[-1]
     assert (end["killed_count"], end["killed"], end["reaped"]) == (15, deadline["processes"], 15)
 
@@ -466,3 +468,12 @@ def test_as_pid1_with_another_namespaces_proc_the_warning_says_kill_minus_1(init
     assert result.stderr == ("[initapp] warning: /proc does not belong to this PID namespace; "
                              "signals to the whole tree go to every process of the namespace "
                              "at once (kill -1), stopped or not\n")
+
+
+def test_timeout_with_sigterm_rewritten_to_0_sends_nothing_and_kills_at_the_deadline(start):
+    init = start("-v", "--timeout", "0.5", "--grace", "1", "-r", "TERM:0", PYTHON, "-c",
+                 "import time; time.sleep(20)")
+    assert init.wait() == 124
+    log = init.stderr()
+    assert "not sending SIGTERM (rewritten to 0): the grace period still holds" in log
+    assert "as 0" not in log and "killed by SIGKILL" in log
