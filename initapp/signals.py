@@ -87,6 +87,9 @@ def parse(text):
         if signo is None:
             signo = _parse_realtime(word)
     if signo not in CATCHABLE and signo not in (_sig.SIGKILL, _sig.SIGSTOP):
+        if signo is not None and 32 <= signo < SIGRTMAX:
+            # glibc keeps 32 and 33 for itself, musl 32 to 34: not in valid_signals().
+            raise ValueError("signal %d is reserved by the C library: %r" % (signo, text))
         raise ValueError("not a valid signal: %r" % text)
     return signo
 

@@ -51,6 +51,13 @@ def test_bad_signals_are_rejected(bad):
         signals.parse(bad)
 
 
+@pytest.mark.parametrize("text", ["32", "RTMIN-1"])
+def test_signals_the_c_library_keeps_say_so(text):
+    # glibc's 32 and 33 (musl's 32 to 34) cannot be blocked or waited for.
+    with pytest.raises(ValueError, match=r"^signal 3[23] is reserved by the C library: "):
+        signals.parse(text)
+
+
 def test_lists_and_pairs():
     config = parse("--delay", "TERM:1.5", "--to-all", "HUP", "-r", "USR1:0", "-r", "2:15", "x")
     assert config.delays == {signal.SIGTERM: 1.5}
