@@ -113,6 +113,7 @@ class Shutdown:
             if self.limit is None or now < self.started + self.limit:
                 return False
             self.timed_out = True
+            self.stop_signals += 1   # it sends one: the user's next is a repeat
             self.begin(MSG_TIME_LIMIT.format(seconds=self.limit), log.warning)
             return True
         if now < self.deadline or self.gave_up:

@@ -126,3 +126,23 @@ def test_time_limit_never_fires_once_stopping():
 def test_no_limit_means_no_timer():
     for limit in (None, 0):
         assert Shutdown(5.0, FakeTree(), Clock(), limit=limit).timeout() is None
+
+
+def test_after_the_time_limit_a_stop_signal_is_a_repeat(limited):
+    # --timeout sent the stop signal: with --force-on-repeat, the user's next one
+    # forces the kill (as a second one would); without, it is handed on.
+    shutdown, clock = limited
+    clock.now += 10
+    assert shutdown.tick() is True
+    assert shutdown.stop_signal(signals.SIGTERM) is True
+    assert shutdown.tree.sent == []
+    assert shutdown.stop_signal(signals.SIGTERM, force_on_repeat=True) is False
+    assert shutdown.tree.sent == [(signals.SIGKILL, None)]
+
+
+def test_after_the_time_limit_the_first_stop_signal_forces_if_asked(limited):
+    shutdown, clock = limited
+    clock.now += 10
+    assert shutdown.tick() is True
+    assert shutdown.stop_signal(signals.SIGTERM, force_on_repeat=True) is False
+    assert shutdown.tree.sent == [(signals.SIGKILL, None)]
