@@ -61,3 +61,13 @@ def test_every_option_of_the_readme_has_a_break():
         for option in row.split(" | ")[0].strip("| ").split(" / "):
             flags = re.findall(r"`(-[\w-]+)", option)
             assert any(re.search(r"(^|\s)%s\b" % re.escape(flag), said) for flag in flags), option
+
+
+def test_every_break_applies_to_todays_source():
+    # An edit whose old text moved would be an error in make mutants, which CI runs
+    # (its security subset) long after make test: find it here, at once.
+    texts = {}
+    for mutation in MUTATIONS:
+        for path, old, _ in mutation.edits:
+            text = texts.setdefault(path, (ROOT / path).read_text())
+            assert text.count(old) == 1, (mutation.name, path, old)
