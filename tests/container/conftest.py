@@ -6,6 +6,7 @@ the end, by name or pid; only the root tarballs stay, cached."""
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -43,10 +44,18 @@ def tag(kind):
 
 
 def run_script(name, *args, timeout):
-    result = subprocess.run(["bash", str(HERE / name)] + list(args), capture_output=True,
-                            text=True, timeout=timeout)
-    assert result.returncode == 0, "%s failed:\n%s" % (name, result.stderr[-5000:])
-    return result.stdout.strip().splitlines()
+    # In a process group of its own: a timeout (or an interrupted run) ends the
+    # compilers and builders it started too, not only the script.
+    process = subprocess.Popen(["bash", str(HERE / name)] + list(args), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, "%s failed:\n%s" % (name, stderr[-5000:])
+    return stdout.strip().splitlines()
 
 
 class Roots:
@@ -54,13 +63,22 @@ class Roots:
 
     def __init__(self, bookworm):
         self.tarballs = {"bookworm": bookworm}
+        self.failed = {}
 
     def __getitem__(self, kind):
+        if kind in self.failed:  # once is enough: every later test fails at once
+            raise AssertionError("the %s root could not be made (see the first failure)"
+                                 % kind)
         if kind not in self.tarballs:
-            if kind == "distroless":
-                made = run_script("distroless-root.sh", self.tarballs["bookworm"], timeout=300)
-            else:   # a CPython compiled against musl: minutes on a fresh machine
-                made = run_script("musl-root.sh", timeout=2400)
+            try:
+                if kind == "distroless":
+                    made = run_script("distroless-root.sh", self.tarballs["bookworm"],
+                                      timeout=300)
+                else:   # a CPython compiled against musl: minutes on a fresh machine
+                    made = run_script("musl-root.sh", timeout=2400)
+            except BaseException:
+                self.failed[kind] = True
+                raise
             self.tarballs[kind] = made[-1]
         return self.tarballs[kind]
 

@@ -9,6 +9,13 @@ from scenarios import (RUNS, check_default, check_hup, check_run, check_stop,
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
+
+@pytest.fixture(scope="module", autouse=True)
+def root(prepared):
+    """The root is made (or found in the cache) before the first test, outside
+    the tests' own time limits."""
+    return prepared["distroless"]
+
 NO_SHELL = ("import os, sys; sys.exit(5 if not any(map(os.path.exists, "
             "['/bin/sh', '/usr/bin/sh', '/usr/bin/env'])) else 1)")
 

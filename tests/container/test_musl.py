@@ -11,6 +11,13 @@ from scenarios import (RUNS, check_default, check_hup, check_run, check_stop, ch
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
+
+@pytest.fixture(scope="module", autouse=True)
+def root(prepared):
+    """The root is made (or found in the cache) before the first test, outside
+    the tests' own time limits."""
+    return prepared["musl"]
+
 IS_MUSL = ("import signal, sys; maps = open('/proc/self/maps').read(); "
            "sys.exit(5 if 'ld-musl' in maps and 'libc.so.6' not in maps "
            "and signal.SIGRTMIN == 35 else 1)")
