@@ -210,18 +210,24 @@ def test_single_child_signals_reach_the_child_alone(start, tmp_path, options):
 def test_job_control_stops_initapp_too(start, mode):
     # dumb-init's two modes: SIGTSTP stops the child's group (--session) or is
     # forwarded to the child (-c), and then initapp stops itself, so the shell that
-    # started it regains the terminal; SIGCONT to initapp resumes both.
-    init = start(mode, "sleep", "30", pid1=False)
+    # started it regains the terminal; SIGCONT to initapp resumes both. As a shell's
+    # job: in a process group of its own, in this process's session (otherwise its
+    # group is orphaned and it must not stop: test_signal_route.py).
+    init = start(mode, "sleep", "30", pid1=False, preexec=os.setpgrp)
     child = init.child("sleep")
-    with open("/proc/%d/stat" % child) as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    assert int(fields[3 if mode == "--session" else 2]) == child  # its own session or group
-    init.signal(signal.SIGTSTP)
-    wait_for(lambda: state(child) == "T" and state(init.pid) == "T", what="both stopped")
-    init.signal(signal.SIGCONT)
-    wait_for(lambda: state(child) == "S" and state(init.pid) == "S", what="both running")
-    init.signal(signal.SIGTERM)
-    assert init.wait() == 143
+    try:
+        with open("/proc/%d/stat" % child) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        assert int(fields[3 if mode == "--session" else 2]) == child  # own session or group
+        init.signal(signal.SIGTSTP)
+        wait_for(lambda: state(child) == "T" and state(init.pid) == "T", what="both stopped")
+        init.signal(signal.SIGCONT)
+        wait_for(lambda: state(child) == "S" and state(init.pid) == "S", what="both running")
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 143
+    finally:
+        if alive(child):  # initapp killed by the test's end would leave it stopped
+            os.kill(child, signal.SIGKILL)
 
 
 def test_dumb_init_variables(start):
@@ -422,9 +428,9 @@ def test_broken_stderr_pipe_is_not_forwarded_as_sigpipe(start, box):
 
 
 def test_init_is_never_stopped_by_job_control_signals(start):
-    # Default mode, not PID 1 (where stopping would be possible): SIGTTIN and SIGTTOU
-    # are forwarded (they stop the child) but never stop initapp itself.
-    init = start("sleep", "30", pid1=False)
+    # Default mode, not PID 1, a shell's job (where stopping would be possible): SIGTTIN
+    # and SIGTTOU are forwarded (they stop the child) but never stop initapp itself.
+    init = start("sleep", "30", pid1=False, preexec=os.setpgrp)
     child = init.child("sleep")
     for signo in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGTSTP):
         init.signal(signo)
