@@ -1,6 +1,10 @@
-"""Starting the workload: fork; put the child in its own process group (or its
-own session), in the terminal's foreground when the init had it; give it back
-the signal state the init inherited; drop privileges; exec without any shell."""
+"""Starting the workload: put the child in its own process group (or its own
+session), in the terminal's foreground when the init had it; give it back the
+signal state the init inherited; drop privileges; exec without any shell.
+
+When none of that needs code in the child, posix_spawnp starts it (vfork in glibc
+and musl: no copy of the interpreter's page tables, no Python before the exec);
+otherwise, and whenever posix_spawnp fails, fork, which also reports the failure."""
 
 import errno
 import os
@@ -17,6 +21,10 @@ _SEARCH_ON_ERRNOS = (errno.EACCES, errno.ENOENT, errno.ENOTDIR, errno.ESTALE, er
 SCRIPT_SHELL = "/bin/sh"
 # The values Python's locale coercion may set LC_CTYPE to (PEP 538).
 _COERCED_LOCALES = (b"C.UTF-8", b"C.utf8", b"UTF-8")
+# glibc's posix_spawn leaves its two internal signals (32 and 33) ignored in the
+# child, whatever the parent had; fork hands them on as initapp got them (musl's
+# posix_spawn keeps them). Their bits in /proc's SigIgn:
+_GLIBC_INTERNAL = 3 << 31
 
 
 class Launch:
@@ -91,10 +99,13 @@ def release_terminal():
 
 
 def spawn(launch):
-    """Fork and exec; return the child's pid. Raises OSError if fork fails."""
-    pid = os.fork()
-    if pid == 0:
-        _exec_child(launch)  # never returns
+    """Start the child; return its pid. Raises OSError if fork fails."""
+    env = _environment(launch)
+    pid = _spawn_direct(launch, env) if _direct(launch) else None
+    if pid is None:
+        pid = os.fork()
+        if pid == 0:
+            _exec_child(launch, env)  # never returns
     if not launch.session:
         try:
             # Also set here, so the group exists before the parent may signal it.
@@ -102,6 +113,54 @@ def spawn(launch):
         except OSError:
             pass  # the child already exec'd (EACCES) or exited (ESRCH): it did it itself
     return pid
+
+
+def _direct(launch):
+    """Whether posix_spawnp gives the child exactly what the fork path would: no
+    code to run in it (terminal, --user, --workdir, its own pid in LISTEN_PID), no
+    signal to ignore (posix_spawn can only set default), and the same PATH search
+    (the C library searches initapp's own PATH, the fork path the child's)."""
+    if launch.foreground or launch.credentials is not None or launch.workdir is not None \
+            or launch.rewrite_listen_pid or launch.inherited.ignored:
+        return False
+    if "/" not in launch.argv[0]:
+        path, changed = os.environb.get(b"PATH"), launch.env_changes.get("PATH")
+        if path is None or changed is not None and os.fsencode(changed) != path:
+            return False
+    return _ignoring_glibc_signals()
+
+
+def _ignoring_glibc_signals():
+    """True on other C libraries, or when initapp was started with 32 and 33 ignored
+    (as whatever glibc's posix_spawn starts is: make, for one)."""
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return True
+    except (ValueError, OSError):
+        return True
+    try:
+        fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            status = os.read(fd, 65536)
+        finally:
+            os.close(fd)
+        start = status.index(b"\nSigIgn:") + 8
+        return int(status[start:status.index(b"\n", start)], 16) & _GLIBC_INTERNAL \
+            == _GLIBC_INTERNAL
+    except (OSError, ValueError):
+        return False
+
+
+def _spawn_direct(launch, env):
+    """The child's pid, or None when posix_spawnp failed (the fork path then
+    starts it again and reports what went wrong, as it always has)."""
+    group = {"setsid": True} if launch.session else {"setpgroup": 0}
+    try:
+        return os.posix_spawnp(launch.argv[0], launch.argv, os.environb if env is None else env,
+                               setsigmask=launch.inherited.mask, setsigdef=signals.CATCHABLE,
+                               **group)
+    except (OSError, ValueError, NotImplementedError):
+        return None
 
 
 def _take_terminal(session):
@@ -119,6 +178,8 @@ def _take_terminal(session):
 
 
 def _environment(launch):
+    """The child's environment (None: initapp's own), made once in the parent;
+    with LISTEN_PID to rewrite, a copy the child completes with its own pid."""
     unnamed = _unnamed_entry()
     if not launch.env_changes and not launch.rewrite_listen_pid and unnamed is None:
         return None
@@ -128,8 +189,6 @@ def _environment(launch):
         log.warning(MSG_UNNAMED_ENV.format(entry=log.printable(os.fsdecode(b"=" + unnamed))))
     for name, value in launch.env_changes.items():
         env[os.fsencode(name)] = os.fsencode(value)
-    if launch.rewrite_listen_pid:
-        env[b"LISTEN_PID"] = str(os.getpid()).encode()
     return env
 
 
@@ -203,7 +262,7 @@ def _execute_script(path, argv, env):
         pass  # no shell (distroless): look further on PATH, as glibc does
 
 
-def _exec_child(launch):
+def _exec_child(launch, env):
     code, command = EXIT_INTERNAL, launch.argv[0]
     try:
         try:
@@ -213,7 +272,9 @@ def _exec_child(launch):
                                               what=error.filename or "process setup"))
             return
         try:
-            _execute(launch.argv, _environment(launch))
+            if launch.rewrite_listen_pid:  # the child's own pid, known only here
+                env[b"LISTEN_PID"] = str(os.getpid()).encode()
+            _execute(launch.argv, env)
         except ValueError:  # an empty command name: nothing can be found by it
             code = EXIT_NOT_FOUND
             log.error(MSG_NOT_FOUND.format(cmd=repr(command)))

@@ -21,7 +21,8 @@ for minor in 8 9 10 11 12 13; do
   fi
   echo "== init.pyz on $("$interpreter" --version 2>&1) ($interpreter)"
   if INITAPP_TEST_PYTHON=$interpreter .venv/bin/python -m pytest -q -p no:cacheprovider \
-      tests/test_core.py tests/test_shutdown.py tests/test_subreaper.py tests/test_signal_route.py "$@"; then
+      tests/test_core.py tests/test_shutdown.py tests/test_subreaper.py tests/test_signal_route.py \
+      tests/test_spawn.py "$@"; then
     passed+=("$version")
   else
     failed+=("$version")
