@@ -231,6 +231,12 @@ def summary(results):
              % (settings["rounds"], settings["starts"], settings["version_starts"],
                 settings["signals"], settings["orphans"], settings["idle_seconds"],
                 results["python"], minutes, seconds)]
+    glibc_signals = settings.get("glibc_signals")
+    if glibc_signals:
+        lines.append("Every command started with glibc's signals 32 and 33 %s." % (
+            "at default, as a container engine starts PID 1 (initapp forks its workload)"
+            if glibc_signals == "default" else "ignored, as make leaves them (initapp "
+            "starts its workload with posix_spawnp)"))
     if len(results["rounds"]) < MIN_ROUNDS:
         lines.append("Fewer than %d rounds: no target is judged." % MIN_ROUNDS)
     else:

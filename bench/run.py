@@ -41,6 +41,11 @@ STOP_RUNS = 2                                                       # per round,
 # builds (3.11's set only), run by this version, as in a python:3.12-slim image.
 SOURCE_VERSION = "3.12"
 MODES = ("PID 1", "subreaper")
+# glibc's internal signals 32 and 33 when each command starts: "default", as a
+# container engine leaves them, or "ignored", as make (glibc's posix_spawn) does.
+GLIBC_SIGNALS = os.environ.get("BENCH_GLIBC_SIGNALS", "default")
+# rt_sigaction's number: glibc's own sigaction refuses its internal signals.
+RT_SIGACTION = {"x86_64": 13, "aarch64": 134}.get(os.uname().machine)
 
 
 def log(text):
@@ -59,6 +64,27 @@ def locate_peers():
                        check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     for name in PEERS:
         log("%-10s %s" % (name, shutil.which(name)))
+
+
+def set_glibc_signals():
+    """Signals 32 and 33 as GLIBC_SIGNALS says, for every command measured. initapp
+    starts its workload with posix_spawnp only when they are already ignored (glibc's
+    posix_spawn ignores them in the child): measured under make as it comes, initapp
+    would take a path it does not take in a container."""
+    if GLIBC_SIGNALS not in ("default", "ignored"):
+        sys.exit("bench: BENCH_GLIBC_SIGNALS is default or ignored, not %r" % GLIBC_SIGNALS)
+    if RT_SIGACTION is None:
+        log("bench: cannot set signals 32 and 33 on %s; they stay as they came"
+            % os.uname().machine)
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    # The kernel's struct sigaction: handler (SIG_DFL 0, SIG_IGN 1), flags, restorer, mask.
+    action = (ctypes.c_ulong * 4)(int(GLIBC_SIGNALS == "ignored"), 0, 0, 0)
+    for signo in (32, 33):
+        if libc.syscall(RT_SIGACTION, signo, action, None, 8) != 0:
+            raise OSError(ctypes.get_errno(), "rt_sigaction(%d)" % signo)
 
 
 def build(work):
@@ -388,6 +414,7 @@ def main():
         sys.exit("bench: needs root (unshare makes PID namespaces)")
     signal.alarm(3600)  # the whole bench is bounded, whatever hangs
     began = time.monotonic()
+    set_glibc_signals()
     locate_peers()
     work = Path(tempfile.mkdtemp(prefix="initapp-bench-"))
     try:
@@ -404,6 +431,7 @@ def main():
         "versions": {version: full for version, (_, full) in covered.items()},
         "source_version": SOURCE_VERSION, "modes": list(MODES),
         "settings": {"rounds": ROUNDS, "starts": STARTS, "version_starts": VERSION_STARTS,
+                     "glibc_signals": GLIBC_SIGNALS,
                      "signals": SIGNALS, "orphans": ORPHANS, "idle_seconds": IDLE_SECONDS,
                      "stop_runs": STOP_RUNS},
         "seconds": time.monotonic() - began,
