@@ -220,11 +220,13 @@ def test_started_without_isolation_it_isolates_itself(tmp_path, init_pyz, hostil
     # "python3 init.pyz" skips the shebang's -IS: the archive starts itself again isolated.
     # (sitecustomize is imported by python itself before the archive runs: not tested here.)
     env, shiv_root, home = hostile
-    # Only what python imports after its own start can be shadowed harmlessly here.
+    # Only what python imports after its own start can be shadowed harmlessly here:
+    # _ctypes is what initapp, not PID 1 here, imports from the standard library
+    # (lib-dynload comes after PYTHONPATH on sys.path).
     env = {k: v for k, v in env.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONVERBOSE")}
     pythonpath = tmp_path / "pythonpath-late"
     pythonpath.mkdir()
-    for name in ("signal", "initapp", "errno", "ctypes"):
+    for name in ("signal", "initapp", "errno", "ctypes", "_ctypes", "fcntl", "termios"):
         (pythonpath / (name + ".py")).write_text(SHADOW)
     env["PYTHONPATH"] = env["SHIV_PREPEND_PYTHONPATH"] = str(pythonpath)
     result = run([PYTHON, str(init_pyz), "env"], env=env, cwd=str(tmp_path))
