@@ -44,7 +44,6 @@ class Ending:
         self.command = shorten(" ".join(command))
         self.oom = oom             # a cgroup.OomWatch
         self.clock = clock
-        self.started = clock()
         self.reaped = 0            # processes reaped, the main child included
         self.main = None           # the main child's end, in words
         self.main_oom = False
@@ -95,9 +94,9 @@ class Ending:
             "code": code, "reason": why, "pid": self.pid,
             "status": None if status is None else describe(status),
             "oom": self.main_oom, "memory_limit": self.limit, "oom_kills": oom_kills,
-            "runtime": round(now - self.started, 3), "reaped": self.reaped,
+            "runtime": round(now - shutdown.started, 3), "reaped": self.reaped,
             "timed_out": shutdown.timed_out, "stop": shutdown.why,
-            "stop_at": None if shutdown.began is None else round(shutdown.began - self.started, 3),
+            "stop_at": None if shutdown.began is None else round(shutdown.began - shutdown.started, 3),
             "stop_took": None if shutdown.began is None else round(now - shutdown.began, 3),
             "killed": killed[1] if killed else [], "killed_count": killed[2] if killed else 0,
         }

@@ -95,9 +95,11 @@ class Shutdown:
 
     def timeout(self):
         """Seconds until the next step of the sequence, or None if nothing is due."""
+        if self.deadline is None and self.limit is None:
+            return None  # idle without --timeout: no clock read on the loop's path
         now = self.clock()
         if self.deadline is None:
-            return None if self.limit is None else self.started + self.limit - now
+            return self.started + self.limit - now
         if self.gave_up:
             return None
         if self.killed_at is None:

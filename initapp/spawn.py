@@ -102,10 +102,11 @@ def spawn(launch):
     """Start the child; return its pid. Raises OSError if fork fails."""
     env = _environment(launch)
     pid = _spawn_direct(launch, env) if _direct(launch) else None
-    if pid is None:
-        pid = os.fork()
-        if pid == 0:
-            _exec_child(launch, env)  # never returns
+    if pid is not None:
+        return pid  # posix_spawn made the group (or session) before it returned
+    pid = os.fork()
+    if pid == 0:
+        _exec_child(launch, env)  # never returns
     if not launch.session:
         try:
             # Also set here, so the group exists before the parent may signal it.

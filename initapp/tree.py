@@ -135,12 +135,20 @@ class Tree:
         self.child_pid = child_pid
         self.single_child = single_child
         self._proc_usable = None
+        self._proc_ours = None
+
+    @property
+    def proc_ours(self):
+        """Whether /proc shows this namespace: asked once, when first needed."""
+        if self._proc_ours is None:
+            self._proc_ours = proc_is_ours()
+        return self._proc_ours
 
     @property
     def proc_usable(self):
         """Checked when first needed, not at start (most containers never need it)."""
         if self._proc_usable is None:
-            self._proc_usable = self.single_child or proc_is_ours()
+            self._proc_usable = self.single_child or self.proc_ours
             if not self._proc_usable:
                 log.warning(MSG_BAD_PROC_PID1 if self.pid1 else MSG_BAD_PROC)
         return self._proc_usable
@@ -188,7 +196,7 @@ class Tree:
     def alive(self):
         """The processes of the tree that have not exited, or None when /proc
         cannot tell (it does not show this namespace)."""
-        if not proc_is_ours():
+        if not self.proc_ours:
             return None
         if self.single_child:
             found = [read_stat(self.child_pid)]
