@@ -129,6 +129,13 @@ def prepared():
     return Roots(bookworm)
 
 
+@pytest.fixture(scope="module")
+def module_root(request, prepared):
+    """The module's ROOT_KIND root, made (or found in the cache) before its first
+    test, outside the tests' own time limits: compiling a CPython takes minutes."""
+    return prepared[request.module.ROOT_KIND]
+
+
 @pytest.fixture(scope="session")
 def context(tmp_path_factory):
     """What the Dockerfiles COPY: init.pyz (built with the default shebang), the

@@ -7,14 +7,8 @@ import pytest
 from scenarios import (RUNS, check_default, check_hup, check_run, check_stop,
                        run_script_without_shebang)
 
-pytestmark = pytest.mark.timeout(120, func_only=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def root(prepared):
-    """The root is made (or found in the cache) before the first test, outside
-    the tests' own time limits."""
-    return prepared["distroless"]
+pytestmark = [pytest.mark.timeout(120, func_only=True), pytest.mark.usefixtures("module_root")]
+ROOT_KIND = "distroless"  # the root the module's images are built on (module_root)
 
 NO_SHELL = ("import os, sys; sys.exit(5 if not any(map(os.path.exists, "
             "['/bin/sh', '/usr/bin/sh', '/usr/bin/env'])) else 1)")

@@ -9,14 +9,8 @@ from engine import PODMAN_STOP_SIGNAL, TINI
 from scenarios import (RUNS, check_default, check_hup, check_run, check_stop, check_wrapper_stop,
                        run_script_without_shebang)
 
-pytestmark = pytest.mark.timeout(120, func_only=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def root(prepared):
-    """The root is made (or found in the cache) before the first test, outside
-    the tests' own time limits."""
-    return prepared["musl"]
+pytestmark = [pytest.mark.timeout(120, func_only=True), pytest.mark.usefixtures("module_root")]
+ROOT_KIND = "musl"  # the root the module's images are built on (module_root)
 
 IS_MUSL = ("import signal, sys; maps = open('/proc/self/maps').read(); "
            "sys.exit(5 if 'ld-musl' in maps and 'libc.so.6' not in maps "
