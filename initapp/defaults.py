@@ -25,6 +25,10 @@ KILL_WAIT_SECONDS = 2.0
 # While killing after the deadline, how often to look again for processes forked
 # in the meantime (only when initapp is not PID 1 and cannot use kill(-1)).
 KILL_RETRY_SECONDS = 0.05
+# Not PID 1, the kill at the deadline first stops every process of the tree, scan
+# after scan, until one finds none it has not stopped; this bounds the scans of one
+# pass (what is left is found by the next pass, KILL_RETRY_SECONDS later).
+FREEZE_SCANS = 50
 # Messages that name processes (the deadline's, the give-up's, the exit summary)
 # name at most this many, each command cut to this many characters.
 LIST_PROCESSES = 10
@@ -77,6 +81,8 @@ MSG_BAD_WORKDIR = "--workdir: not a directory: {dir!r}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
 MSG_FORCED = "{signal} again (--force-on-repeat): killing {what}"
 MSG_EXIT = "exiting with {code} ({why})"
+MSG_SUMMARY_KILLED = "killed at the deadline: {processes}"
+MSG_SUMMARY_FORCED = "killed on {signal} again (--force-on-repeat): {processes}"
 MSG_DEADLINE = "grace period of {seconds:g}s is over; killing {what}"
 MSG_DROPPED = "{count} message(s) dropped: stderr was full"
 MSG_DEADLINE_ALIVE = "{count} process(es) still alive: {processes}"

@@ -9,7 +9,8 @@ import os
 
 from initapp import cgroup, log, signals
 from initapp.defaults import (EXIT_TIMEOUT, EXIT_UNREAPED, MSG_EXIT, MSG_MAIN, MSG_OOM,
-                              MSG_OOM_TREE, MSG_TIMED_OUT, MSG_UNREAPED, SIGNAL_EXIT_BASE)
+                              MSG_OOM_TREE, MSG_SUMMARY_FORCED, MSG_SUMMARY_KILLED,
+                              MSG_TIMED_OUT, MSG_UNREAPED, SIGNAL_EXIT_BASE)
 from initapp.tree import shorten
 
 # The raw wait status of a process killed by SIGKILL (no core dump is possible):
@@ -99,6 +100,7 @@ class Ending:
             "stop_at": None if shutdown.began is None else round(shutdown.began - shutdown.started, 3),
             "stop_took": None if shutdown.began is None else round(now - shutdown.began, 3),
             "killed": killed[1] if killed else [], "killed_count": killed[2] if killed else 0,
+            "forced_by": shutdown.forced_by,
         }
         parts = [MSG_EXIT.format(code=code, why=why), "ran %.2fs" % fields["runtime"]]
         if shutdown.began is not None:
@@ -106,7 +108,9 @@ class Ending:
                          % (shutdown.why, fields["stop_at"], fields["stop_took"]))
         parts.append("%d process(es) reaped" % self.reaped)
         if killed:
-            parts.append("killed at the deadline: %s" % killed[0])
+            parts.append(MSG_SUMMARY_KILLED.format(processes=killed[0]) if shutdown.forced_by is None
+                         else MSG_SUMMARY_FORCED.format(signal=shutdown.forced_by,
+                                                        processes=killed[0]))
         if oom_kills:
             parts.append("the OOM killer killed %d process(es) of the cgroup" % oom_kills)
         log.summary("; ".join(parts), "exit", **fields)

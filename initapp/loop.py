@@ -21,8 +21,7 @@ class Supervisor:
         self.status = None         # the main child's wait status, once reaped
         self.children_left = True
         self.delayed = {}          # (signo, sent) -> when to forward it (coalesced, like the kernel)
-        self.stop_pgid = None      # the group a stop signal already went to
-        self.stop_to_all = False   # a stop signal already went to the whole tree
+        self.termed = set()        # keys (tree.key) of the processes the stop sent SIGTERM
         self.leftovers_told = False
         self.foreground = False    # the child's group got initapp's terminal (not --session)
 
@@ -30,13 +29,18 @@ class Supervisor:
         self.reap()
         while not self.finished():
             info = signals.wait(self.timeout())
-            if info is None:
+            if info is not None:
+                self.on_event(info)
+            # After every signal too: a storm of them must not postpone a step.
+            if self.delayed or self.shutdown.scheduled:
                 self.on_timer()
-            elif info.si_signo == signals.SIGCHLD:
-                self.on_child_event(info)
-            else:
-                self.on_signal(info.si_signo, info.si_pid)
         return self.exit_code()
+
+    def on_event(self, info):
+        if info.si_signo == signals.SIGCHLD:
+            self.on_child_event(info)
+        else:
+            self.on_signal(info.si_signo, info.si_pid)
 
     def finished(self):
         if self.shutdown.gave_up:
@@ -75,8 +79,8 @@ class Supervisor:
             self.reaped(pid, status)
         if self.status is not None and self.children_left and not self.leftovers_told:
             self.leftovers_told = True
-            if not (self.stop_to_all or self.config.single_child):
-                self.shutdown.leftovers(skip_pgid=self.stop_pgid)
+            if not self.config.single_child:
+                self.shutdown.leftovers(skip=self.termed)
 
     def reaped(self, pid, status):
         self.ending.reaped += 1
@@ -149,25 +153,31 @@ class Supervisor:
 
     def forward(self, signo, sent):
         """Deliver sent (signo after rewrites) to whom signo reaches; a stop signal also
-        continues what it reached that is stopped, and remembers who got SIGTERM."""
+        continues what it reached that is stopped, and remembers who got SIGTERM
+        (the leftovers step then sends it to every other process, and to those
+        only)."""
         stop = signo in self.config.stop_signals
+        termed = self.termed if stop and sent == signals.SIGTERM else None
         if signo in self.config.to_all:
-            count = self.tree.signal_all(sent)
+            count = self.tree.signal_all(sent, record=termed)
             if stop:
                 self.tree.continue_stopped()
-                self.stop_to_all = self.stop_to_all or sent == signals.SIGTERM
             self._forwarded(signo, sent, "tree", "(%s processes)" % ("all" if count < 0 else count))
             return
         if self.status is not None:
             log.debug("not forwarding %s: the main child is gone" % signals.name(signo))
             return
         group = self.config.pgroup or self.config.session
+        # The group's members as they are before the signal: one forked after it (by
+        # a SIGTERM handler) did not get it. One forked between this scan and the
+        # signal gets SIGTERM twice rather than never.
+        members = self.tree.group(self.child) if group and termed is not None else ()
         if not self.send_to_child(sent, group):
             return
         self._forwarded(signo, sent, "group" if group else "child", self.child)
         if stop:
-            if group and sent == signals.SIGTERM:
-                self.stop_pgid = self.child  # the leftovers step need not TERM it again
+            if termed is not None:
+                termed.update(members)
             self.continue_stopped(group)
         if signo in _JOB_CONTROL and (self.config.session or self.config.single_child):
             self.stop_self()

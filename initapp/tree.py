@@ -7,7 +7,8 @@ is never used (outside a PID namespace it would reach the whole host)."""
 import os
 
 from initapp import log, signals
-from initapp.defaults import LIST_COMMAND_CHARS, LIST_PROCESSES, MSG_BAD_PROC, MSG_BAD_PROC_PID1
+from initapp.defaults import (FREEZE_SCANS, LIST_COMMAND_CHARS, LIST_PROCESSES, MSG_BAD_PROC,
+                              MSG_BAD_PROC_PID1)
 
 
 class Process:
@@ -49,6 +50,11 @@ def read_command(pid):
             return "[%s]" % comm.read().strip().decode("utf-8", "backslashreplace")
     except OSError:
         return "?"
+
+
+def key(process):
+    """What tells a process apart from a later one given the same pid."""
+    return process.pid, process.start
 
 
 def listing(processes):
@@ -153,18 +159,28 @@ class Tree:
                 log.warning(MSG_BAD_PROC_PID1 if self.pid1 else MSG_BAD_PROC)
         return self._proc_usable
 
-    def signal_all(self, signo, skip_pgid=None):
-        """Send signo to every member of the tree, except those of group skip_pgid.
-        Returns how many processes were signalled (-1 when unknown: kill(-1))."""
+    def signal_all(self, signo, skip=(), record=None):
+        """Send signo to every member of the tree, except the processes in skip (keys
+        of key()); add the key of each one signalled to record, if given. Returns
+        how many processes were signalled (-1 when unknown: kill(-1))."""
         if self.single_child:
             return self._signal_child(signo)
         if not self.proc_usable:
             return self._signal_without_proc(signo)
         count = 0
         for process in members(self.pid1):
-            if process.pgid != skip_pgid and send(process, signo):
+            if key(process) not in skip and send(process, signo):
                 count += 1
+                if record is not None:
+                    record.add(key(process))
         return count
+
+    def group(self, pgid):
+        """The keys of the tree's members in process group pgid, as they are now
+        (empty when /proc cannot tell)."""
+        if self.single_child or not self.proc_usable:
+            return set()
+        return {key(process) for process in members(self.pid1) if process.pgid == pgid}
 
     def stopped(self, pid):
         """True or False for a process of the tree; None when /proc cannot tell."""
@@ -208,7 +224,26 @@ class Tree:
         """SIGKILL the tree. As PID 1 one kill(-1) does it atomically, forks included."""
         if self.pid1 and not self.single_child:
             return self._signal_namespace(signals.SIGKILL)
-        return self.signal_all(signals.SIGKILL)
+        if self.single_child or not self.proc_usable:
+            return self.signal_all(signals.SIGKILL)
+        return self._freeze_and_kill()
+
+    def _freeze_and_kill(self):
+        """Not PID 1 there is no atomic kill(-1): a process may fork between the scan
+        that finds it and its SIGKILL, and a fork whose parent then exits is a new
+        orphan the next scan may find only after initapp has exited. So SIGSTOP
+        first: a stopped process cannot fork, and once a scan finds no member it has
+        not stopped, the tree is closed; then SIGKILL each (a stopped process dies
+        of it at once). Returns how many got SIGKILL."""
+        stopped = {}  # every process found, by key, its SIGSTOP sent or refused
+        for _ in range(FREEZE_SCANS):
+            found = [process for process in members(self.pid1) if key(process) not in stopped]
+            if not found:
+                break
+            for process in found:
+                send(process, signals.SIGSTOP)
+                stopped[key(process)] = process
+        return sum(1 for process in stopped.values() if send(process, signals.SIGKILL))
 
     def _signal_namespace(self, signo):
         # kill(-1) reaches every process but ourselves: only ever as PID 1, where

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -477,3 +478,130 @@ def test_timeout_with_sigterm_rewritten_to_0_sends_nothing_and_kills_at_the_dead
     log = init.stderr()
     assert "not sending SIGTERM (rewritten to 0): the grace period still holds" in log
     assert "as 0" not in log and "killed by SIGKILL" in log
+
+
+# The main child's SIGTERM handler starts a helper in its own process group (as a
+# shell's trap would start a flush job), waits until it is ready, and exits.
+HELPER_ON_TERM = """
+import os, signal, subprocess, sys, time
+def on_term(signo, frame):
+    subprocess.Popen(sys.argv[2:] + [sys.argv[1] + "/helper", "--cleanup", "0.3"])
+    end = time.monotonic() + 5
+    while not os.path.exists(sys.argv[1] + "/helper/ready") and time.monotonic() < end:
+        time.sleep(0.01)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+os.mkdir(sys.argv[1] + "/helper")
+open(sys.argv[1] + "/ready", "w").close()
+time.sleep(20)
+"""
+
+
+@pytest.mark.parametrize("mode", [[], ["-g"], ["--session"], ["--to-all", "TERM"]],
+                         ids=["child", "pgroup", "session", "to-all"])
+def test_a_process_started_after_the_stop_signal_gets_sigterm(start, tmp_path, mode):
+    # Only the processes that got the stop's SIGTERM are spared by the leftovers'
+    # step: one started after it (here by the SIGTERM handler, in the group the
+    # stop's signal went to) gets its own SIGTERM, and finishes its cleanup.
+    init = start("--grace", "5", *mode, PYTHON, "-c", HELPER_ON_TERM, str(tmp_path), *TRAP)
+    wait_file(tmp_path / "ready")
+    sent = time.monotonic()
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0
+    assert read_lines(tmp_path / "helper" / "got")[0].startswith("SIGTERM")
+    assert read_lines(tmp_path / "helper" / "done")
+    # The helper's 0.3 s cleanup and the main child's wait for it; never the 5 s
+    # deadline's SIGKILL.
+    assert 0.3 <= time.monotonic() - sent < 2.5
+    assert "sent SIGTERM to 0 remaining" not in init.stderr()
+
+
+# A TERM-ignoring walker: it forks and lets its parent exit, again and again, so
+# each generation is an orphan for a moment. Its last generation writes a file.
+# 100 idle processes beside it (they end by themselves) make each scan slower.
+WALKER = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+life = float(sys.argv[2])
+for _ in range(100):
+    subprocess.Popen(["sleep", str(life)], preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+end = time.monotonic() + life
+open(sys.argv[1] + "/ready", "w").close()
+while time.monotonic() < end:
+    if os.fork() != 0:
+        os._exit(0)
+open(sys.argv[1] + "/escaped", "w").write(str(os.getpid()))
+"""
+
+
+def test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline(start, tmp_path, pod):
+    # Not PID 1 there is no atomic kill(-1): each scan of /proc is behind the
+    # walker's latest fork. initapp stops the tree before it kills it, so nothing
+    # forks meanwhile, and it never exits while one is alive.
+    sandbox = pod()
+    life = 4.0
+    began = time.monotonic()
+    init = start("--grace", "0.5", "-v", PYTHON, "-c", WALKER, str(tmp_path), str(life),
+                 pod=sandbox)
+    wait_file(tmp_path / "ready")
+    assert init.wait() == 0                # the first walker's exit: the main child's code
+    assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
+    time.sleep(max(0.0, began + life + 0.5 - time.monotonic()))
+    assert not (tmp_path / "escaped").exists()
+    assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
+    assert not re.search(r"\b0 process\(es\)", init.stderr())
+    assert "exiting without" not in init.stderr()
+
+
+# A sender of real-time signals to initapp, as fast as it can, for a bounded time.
+STORM = """
+import os, sys, time
+pid, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    for _ in range(100):
+        os.kill(pid, 40)
+"""
+
+
+@pytest.mark.parametrize("step", ["deadline", "timeout", "delay"])
+def test_a_signal_storm_does_not_postpone_the_stop_sequence(start, box, step):
+    # Queued real-time signals keep initapp's wait returning at once: each step
+    # of the stop sequence is checked against the clock after every signal too.
+    work = box()
+    options = {"deadline": ["--grace", "1"], "timeout": ["--timeout", "1", "--grace", "0.5"],
+               "delay": ["--delay", "TERM:1", "--grace", "5"]}[step]
+    child = [*TRAP, str(work)] + ([] if step == "delay" else ["--handle", "--ignore", "TERM"])
+    init = start("-r", "40:0", *options, *child)
+    wait_file(work / "ready")
+    storm = subprocess.Popen([PYTHON, "-c", STORM, str(init.pid), "6"])
+    try:
+        began = time.monotonic()
+        if step != "timeout":
+            init.signal(signal.SIGTERM)
+        expected = {"deadline": (137, 1.0), "timeout": (124, 1.5), "delay": (0, 1.0)}[step]
+        assert init.wait() == expected[0]
+        # The storm lasts 6 s; without the check each step would wait for its end.
+        # --timeout counts from the child's start, a little before `began`.
+        assert expected[1] - 0.3 <= time.monotonic() - began < expected[1] + 1.5
+    finally:
+        storm.kill()
+        storm.wait()
+
+
+def test_force_on_repeat_is_named_as_such_in_the_summary(start, box):
+    work = box()
+    init = start("-v", "--grace", "30", "--force-on-repeat", "--log-format", "json", *TRAP, str(work),
+                 "--handle", "--ignore", "TERM")
+    wait_file(work / "ready")
+    init.signal(signal.SIGTERM)
+    wait_for(lambda: "stopping" in init.stderr(), what="the stop's start")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137
+    events = [json.loads(line) for line in init.stderr().splitlines()]
+    forced = [event for event in events if event["event"] == "deadline"]
+    assert len(forced) == 1 and forced[0]["message"].startswith("SIGTERM again (--force-on-repeat)")
+    end = events[-1]
+    assert end["event"] == "exit" and end["forced_by"] == "SIGTERM"
+    assert end["killed_count"] == 1 and end["killed"][0]["pid"] == 2
+    assert "killed on SIGTERM again (--force-on-repeat): 2 (S, " in end["message"]
+    assert "deadline" not in end["message"]

@@ -5,6 +5,7 @@ import pytest
 from initapp import signals
 from initapp.defaults import KILL_RETRY_SECONDS, KILL_WAIT_SECONDS
 from initapp.shutdown import Shutdown
+from initapp.tree import Process
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -13,13 +14,14 @@ class FakeTree:
     def __init__(self):
         self.sent = []
         self.scans = 0
+        self.left = [Process(9, "D", 1, 9, 100)]   # one that SIGKILL cannot end
 
     def alive(self):
         self.scans += 1
-        return []
+        return self.left
 
-    def signal_all(self, signo, skip_pgid=None):
-        self.sent.append((signo, skip_pgid))
+    def signal_all(self, signo, skip=(), record=None):
+        self.sent.append((signo, skip))
         return 2
 
     def kill_all(self):
@@ -57,9 +59,9 @@ def test_one_deadline_from_the_first_stop(seq):
     shutdown, clock = seq
     assert shutdown.stop_signal(signals.SIGTERM) is True
     clock.now += 2
-    shutdown.leftovers(skip_pgid=7)    # the main child exits later: same deadline
+    shutdown.leftovers(skip={(7, 1)})    # the main child exits later: same deadline
     assert shutdown.timeout() == pytest.approx(3.0)
-    assert shutdown.tree.sent == [(signals.SIGTERM, 7), (signals.SIGCONT, 7)]
+    assert shutdown.tree.sent == [(signals.SIGTERM, {(7, 1)}), (signals.SIGCONT, {(7, 1)})]
 
 
 def test_kill_at_deadline_then_retry_then_give_up(seq):
@@ -72,9 +74,45 @@ def test_kill_at_deadline_then_retry_then_give_up(seq):
     shutdown.tick()
     assert shutdown.tree.sent == [(signals.SIGKILL, None)]
     assert shutdown.timeout() == pytest.approx(KILL_RETRY_SECONDS)
+    clock.now += KILL_RETRY_SECONDS / 2
+    shutdown.tick()                       # the retry is not due yet
+    assert shutdown.tree.sent == [(signals.SIGKILL, None)]
+    clock.now += KILL_RETRY_SECONDS / 2
+    shutdown.tick()                       # now it is: forks since the first kill die too
+    assert shutdown.tree.sent == [(signals.SIGKILL, None)] * 2
     clock.now += KILL_WAIT_SECONDS
     shutdown.tick()
     assert shutdown.gave_up
+
+
+def test_the_retry_keeps_its_time_whatever_wakes_the_loop(seq):
+    # The loop ticks after every signal: a stream of them neither postpones the
+    # retry nor makes it come early.
+    shutdown, clock = seq
+    shutdown.begin("test")
+    clock.now += 5.0
+    shutdown.tick()
+    for _ in range(9):
+        clock.now += KILL_RETRY_SECONDS / 10
+        assert 0 < shutdown.timeout() <= KILL_RETRY_SECONDS
+        shutdown.tick()
+    assert len(shutdown.tree.sent) == 1
+    clock.now += KILL_RETRY_SECONDS / 5
+    shutdown.tick()
+    assert len(shutdown.tree.sent) == 2
+
+
+def test_no_give_up_while_nothing_is_alive(seq):
+    # Only zombies left to reap: no give-up with an empty list; the kills go on.
+    shutdown, clock = seq
+    shutdown.tree.left = []
+    shutdown.begin("test")
+    clock.now += 5.0
+    shutdown.tick()
+    clock.now += KILL_WAIT_SECONDS + 1.0
+    shutdown.tick()
+    assert not shutdown.gave_up and shutdown.timeout() <= KILL_RETRY_SECONDS
+    assert shutdown.killed is None and shutdown.tree.sent == [(signals.SIGKILL, None)] * 2
 
 
 def test_second_stop_signal_forces_only_when_asked(seq):
