@@ -113,9 +113,9 @@ def spawn_workload(config, launch):
     try:
         child = spawn.spawn(launch)
     except OSError as error:
-        log.error(MSG_FORK_FAILED.format(cmd=config.command[0], error=error.strerror))
+        log.error(MSG_FORK_FAILED.format(cmd=log.clip(config.command[0]), error=error.strerror))
         return None
-    log.info("started %s as pid %d" % (config.command[0], child), "started",
+    log.info("started %s as pid %d" % (log.clip(config.command[0]), child), "started",
              pid=child, command=config.command)
     return child
 

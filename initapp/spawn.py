@@ -264,13 +264,13 @@ def _execute_script(path, argv, env):
 
 
 def _exec_child(launch, env):
-    code, command = EXIT_INTERNAL, launch.argv[0]
+    code, command = EXIT_INTERNAL, log.clip(launch.argv[0])
     try:
         try:
             _prepare_child(launch)
         except OSError as error:
             log.error(MSG_SETUP_FAILED.format(cmd=command, error=error.strerror,
-                                              what=error.filename or "process setup"))
+                                              what=log.clip(error.filename or "process setup")))
             return
         try:
             if launch.rewrite_listen_pid:  # the child's own pid, known only here
