@@ -84,8 +84,9 @@ MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the who
                 "only the main child's process group")
 MSG_BAD_PROC_PID1 = ("/proc does not belong to this PID namespace; signals to the whole tree go "
                      "to every process of the namespace at once (kill -1), stopped or not")
-MSG_BAD_USER = "--user: {error}"
-MSG_BAD_WORKDIR = "--workdir: not a directory: {dir!r}"
+# A bad --user or --workdir names the flag as typed (-u, --user) or the variable.
+MSG_BAD_USER = "{where}: {error}"
+MSG_BAD_WORKDIR = "{where}: not a directory: {dir}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
 MSG_FORCED = "{signal} again (--force-on-repeat): killing {what}"
 MSG_EXIT = "exiting with {code} ({why})"
