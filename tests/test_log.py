@@ -214,3 +214,15 @@ def test_a_long_name_in_a_message_is_cut_and_the_message_kept(start, log_format)
         # The exit summary follows: in JSON it is written at every verbosity.
         assert [json.loads(line)["event"] for line in lines] == ["message", "exit"]
         assert json.loads(lines[0])["message"] == text
+
+
+def test_a_record_too_long_whatever_is_cut_keeps_its_message(log_module):
+    # Not one of initapp's events: thousands of short fields. The last resort keeps
+    # the level, the event and the message.
+    log_module.configure(log_module.DEBUG, "json", True)
+    fields = {"field%d" % n: n for n in range(2000)}
+    line = log_module._format(log_module.ERROR, "m" * 5000, "many", fields)
+    assert len(line) < 4096 - 256 and line.endswith(b"\n")
+    record = json.loads(line)
+    assert sorted(record) == ["event", "level", "message", "time", "truncated"]
+    assert (record["event"], record["message"][-4:]) == ("many", "m...")
