@@ -1,20 +1,37 @@
 """The command line and environment variables, turned into a Config.
 
 Precedence, lowest first: the peers' variables (TINI_*, DUMB_INIT_*), then
-INITAPP_* variables, then flags. In an INITAPP_* variable an empty value means
-unset; a switch takes 1/true/yes/on or 0/false/no/off; a list takes comma-separated
-items, with or without spaces around them (INITAPP_ENV: one NAME=VALUE per line, as
-is, since values may hold commas and spaces)."""
+INITAPP_* variables, then flags. A flag's value is taken as typed; in a variable,
+whitespace around the value and around each list item is ignored (env files and
+YAML add it), and an empty value means unset. A switch variable takes
+1/true/yes/on or 0/false/no/off; a list takes comma-separated items (INITAPP_ENV:
+one NAME=VALUE a line, split on \n only and kept as is, since values may hold
+commas and spaces). A list keyed by signal (--delay, -r) holds one item a signal:
+a flag replaces the variable's item, two flags or two items of the variable are a
+usage error.
+
+A usage error names the flag as typed, or the variable, the value came from. The
+whole command line is read even after one (only the first is reported), so that
+--log-format and --log-time apply to it wherever they are."""
 
 import os
 
 from initapp import signals
+from initapp.log import quoted
 from initapp.defaults import (EXIT_TIMEOUT, GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES,
                               STOP_SIGNAL_NAMES, USAGE)
 
 
 class UsageError(Exception):
-    pass
+    """A bad option or value; log_format and log_time: how to report it."""
+
+    def __init__(self, message, log_format="text", log_time=False):
+        super().__init__(message)
+        self.log_format, self.log_time = log_format, log_time
+
+
+# What a variable's value and each of its list items are stripped of.
+WHITESPACE = " \t\n\r\f\v"
 
 
 class Config:
@@ -41,6 +58,13 @@ class Config:
         self.env = []
         self.stop_signals = set()    # empty: the default set
         self.force_on_repeat = False
+        self.origin = {}             # attr: the flag (as typed) or variable it came from
+        self.keyed = {}              # (attr, key): (from a flag, the signal as given)
+        self.error = None            # the first usage error
+
+    def fail(self, message):
+        if self.error is None:
+            self.error = message
 
     def finish(self):
         """Defaults that depend on other options; signals keyed by their canonical
@@ -54,12 +78,6 @@ class Config:
         names = self.stop_signals or {signals.parse(name) for name in STOP_SIGNAL_NAMES}
         self.stop_signals = frozenset(canonical(signo) for signo in names)
         self.to_all = frozenset(canonical(signo) for signo in self.to_all)
-        delays = {}
-        for signo, seconds in sorted(self.delays.items()):
-            if delays.setdefault(canonical(signo), seconds) != seconds:
-                raise UsageError("--delay: two delays for SIGTERM (RTMIN+3, podman's 37, "
-                                 "is SIGTERM)")
-        self.delays = delays
         return self
 
     def route(self, received):
@@ -83,9 +101,9 @@ def seconds(text):
             raise ValueError
         value = float(text)
     except ValueError:
-        raise ValueError("not a number of seconds: %r" % text) from None
+        raise ValueError("not a number of seconds: %s" % quoted(text)) from None
     if not 0 <= value < 1e9:
-        raise ValueError("seconds must be between 0 and 1e9: %r" % text)
+        raise ValueError("seconds must be between 0 and 1e9: %s" % quoted(text))
     return value
 
 
@@ -93,22 +111,22 @@ def forwardable(text):
     """A signal initapp can receive and forward (for the options keyed by one)."""
     signo = signals.parse(text)
     if signo in (signals.SIGKILL, signals.SIGSTOP):
-        raise ValueError("%s cannot be caught, so initapp never receives it: %r"
-                         % (signals.name(signo), text))
+        raise ValueError("%s cannot be caught, so initapp never receives it: %s"
+                         % (signals.name(signo), quoted(text)))
     if signo == signals.SIGCHLD:
-        raise ValueError("SIGCHLD is initapp's own (it is never forwarded): %r" % text)
+        raise ValueError("SIGCHLD is initapp's own (it is never forwarded): %s" % quoted(text))
     return signo
 
 
 def _pair(text, right_parser):
     left, sep, right = text.partition(":")
     if not sep:
-        raise ValueError("expected SIGNAL:VALUE, got %r" % text)
+        raise ValueError("expected SIGNAL:VALUE, got %s" % quoted(text))
     return forwardable(left), right_parser(right)
 
 
 def rewrite(text):
-    return _pair(text, lambda right: 0 if right.strip() == "0" else signals.parse(right))
+    return _pair(text, lambda right: 0 if right == "0" else signals.parse(right))
 
 
 def delay(text):
@@ -122,42 +140,42 @@ def _number(text):
 
 def exit_code(text):
     if _number(text) is None or int(text) > 255:
-        raise ValueError("not an exit code from 0 to 255: %r" % text)
+        raise ValueError("not an exit code from 0 to 255: %s" % quoted(text))
     return int(text)
 
 
 def verbosity(text):
     if _number(text) is None or int(text) > 3:
-        raise ValueError("expected 0 to 3, got %r" % text)
+        raise ValueError("expected 0 to 3, got %s" % quoted(text))
     return int(text)
 
 
 def switch(text):
-    word = text.strip().lower()
+    word = text.lower()
     if word in ("1", "true", "yes", "on"):
         return True
     if word in ("0", "false", "no", "off"):
         return False
-    raise ValueError("expected 1/0, true/false, yes/no or on/off, got %r" % text)
+    raise ValueError("expected 1/0, true/false, yes/no or on/off, got %s" % quoted(text))
 
 
 def log_format(text):
     if text not in ("text", "json"):
-        raise ValueError("expected text or json, got %r" % text)
+        raise ValueError("expected text or json, got %s" % quoted(text))
     return text
 
 
 def user(text):
     name, _, group = text.partition(":")
     if not name or (_ and not group):
-        raise ValueError("expected USER or USER:GROUP, got %r" % text)
+        raise ValueError("expected USER or USER:GROUP, got %s" % quoted(text))
     return text
 
 
 def assignment(text):
     name, sep, _ = text.partition("=")
     if not sep or not name:
-        raise ValueError("expected NAME=VALUE, got %r" % text)
+        raise ValueError("expected NAME=VALUE, got %s" % quoted(text))
     return text
 
 
@@ -170,16 +188,20 @@ def directory(text):
 # -- the option table ---------------------------------------------------------------
 
 class Option:
-    """kind: 'switch' (no value), 'count' (-v), 'action' (-h), 'value' or 'list'."""
+    """kind: 'switch' (no value), 'count' (-v), 'action' (-h), 'value' or 'list'.
+    A list of pairs keyed by signal names its items: "two delays for SIGTERM"."""
 
-    def __init__(self, short, long, kind, attr, help, parse=None, variable=None, metavar=None):
+    def __init__(self, short, long, kind, attr, help, parse=None, variable=None, metavar=None,
+                 items=None):
         self.short, self.long, self.kind, self.attr = short, long, kind, attr
         self.help, self.parse, self.variable, self.metavar = help, parse, variable, metavar
+        self.items = items
 
     def takes_value(self):
         return self.kind in ("value", "list")
 
-    def apply(self, config, value):
+    def apply(self, config, value, where):
+        """Raises UsageError for a second item of one signal."""
         if self.kind == "action":
             config.action = self.attr
         elif self.kind == "count":
@@ -187,18 +209,34 @@ class Option:
         elif self.kind == "list":
             target = getattr(config, self.attr)
             if isinstance(target, dict):
-                target[value[0]] = value[1]
+                self._set_item(config, target, value, where)
             elif isinstance(target, set):
                 target.add(value)
             else:
                 target.append(value)
         else:
             setattr(config, self.attr, value)
+            config.origin[self.attr] = where
             if value is True:
                 # Modes that exclude each other: the one set last (the higher
                 # precedence: flag over variable over peer variable) wins.
                 for other in EXCLUSIVE.get(self.attr, ()):
                     setattr(config, other, False)
+
+    def _set_item(self, config, target, value, where):
+        # --delay is keyed by the canonical signal (37 is SIGTERM), -r by the signal as
+        # received (an explicit rewrite of 37 is its own).
+        signo, setting = value
+        key = canonical(signo) if self.attr == "delays" else signo
+        flag = where.startswith("-")
+        before = config.keyed.get((self.attr, key))
+        if before is not None and before[0] == flag:
+            alias = signals.PODMAN_STOP in (signo, before[1]) and key == signals.SIGTERM
+            raise UsageError("%s: two %s %s%s" % (
+                where, self.items, signals.name(key),
+                " (RTMIN+3, podman's 37, is SIGTERM)" if alias else ""))
+        config.keyed[self.attr, key] = (flag, signo)
+        target[key] = setting   # a flag's item replaces the variable's
 
 
 EXCLUSIVE = {"single_child": ("session", "pgroup"), "session": ("single_child",),
@@ -240,10 +278,10 @@ OPTIONS = (
            switch, "INITAPP_FORCE_ON_REPEAT"),
     Option("-r", "--rewrite", "list", "rewrites",
            "forward the first signal as the second; 0 drops it",
-           rewrite, "INITAPP_REWRITE", "SIGNAL:SIGNAL"),
+           rewrite, "INITAPP_REWRITE", "SIGNAL:SIGNAL", "rewrites of"),
     Option(None, "--delay", "list", "delays",
            "forward SIGNAL only after SECONDS (e.g. TERM:5 to let a load balancer drain)",
-           delay, "INITAPP_DELAY", "SIGNAL:SECONDS"),
+           delay, "INITAPP_DELAY", "SIGNAL:SECONDS", "delays for"),
     Option(None, "--to-all", "list", "to_all",
            "forward SIGNAL to every process of the tree (e.g. HUP to reload daemons)",
            forwardable, "INITAPP_TO_ALL", "SIGNAL"),
@@ -272,19 +310,20 @@ _BY_FLAG = {flag: option for option in OPTIONS for flag in (option.short, option
 
 def _tini_switch(text):
     # tini switches on any value, even "0"; initapp switches off on 0/false/no/off.
-    return text.strip().lower() not in ("0", "false", "no", "off")
+    return text.lower() not in ("0", "false", "no", "off")
 
 
-# The peers' variables: (variable, option's long name, value from text or None to skip).
+# The peers' variables: (variable, option's long name, value from text or None to
+# skip), each given its value stripped as an INITAPP_* variable's.
 PEER_VARIABLES = (
     ("TINI_SUBREAPER", "--subreaper", lambda text: None),
     ("TINI_KILL_PROCESS_GROUP", "--pgroup", _tini_switch),
     ("TINI_VERBOSITY", "--verbose",
-     lambda text: min(_number(text.strip()), 3) if _number(text.strip()) is not None else None),
+     lambda text: min(_number(text), 3) if _number(text) is not None else None),
     # dumb-init: 1 is its default (setsid) mode, 0 its -c.
-    ("DUMB_INIT_SETSID", "--session", lambda text: True if text.strip() != "0" else None),
-    ("DUMB_INIT_SETSID", "--single-child", lambda text: True if text.strip() == "0" else None),
-    ("DUMB_INIT_DEBUG", "--verbose", lambda text: 3 if text.strip() == "1" else None),
+    ("DUMB_INIT_SETSID", "--session", lambda text: True if text != "0" else None),
+    ("DUMB_INIT_SETSID", "--single-child", lambda text: True if text == "0" else None),
+    ("DUMB_INIT_DEBUG", "--verbose", lambda text: 3 if text == "1" else None),
 )
 
 
@@ -299,31 +338,44 @@ def usage():
     return USAGE.format(options="\n".join(lines) + "\n")
 
 
-def _convert(option, text, where):
+def _set(config, option, text, where):
+    """Convert text for option and apply it; a bad value is the config's error."""
     try:
-        return option.parse(text)
+        option.apply(config, option.parse(text), where)
     except ValueError as error:
-        raise UsageError("%s: %s" % (where, error)) from None
+        config.fail("%s: %s" % (where, error))
+    except UsageError as error:
+        config.fail(str(error))
+
+
+def env_lines(text):
+    """INITAPP_ENV's items: one a line, split on \\n only (other line breaks are part
+    of a value); a CRLF ends a line too, and empty lines are skipped."""
+    lines = (line[:-1] if line.endswith("\r") else line for line in text.split("\n"))
+    return [line for line in lines if line]
 
 
 def _apply_environment(config, environ):
     for variable, long, parse in PEER_VARIABLES:
-        text = environ.get(variable)
-        if text is not None and text != "":
+        text = environ.get(variable, "").strip(WHITESPACE)
+        if text:
             value = parse(text)
             if value is not None and long != "--subreaper":
-                _BY_FLAG[long].apply(config, value)
+                _BY_FLAG[long].apply(config, value, variable)
     for option in OPTIONS:
-        text = environ.get(option.variable) if option.variable else None
-        if not text:
+        if not option.variable:
             continue
-        if option.kind != "list":
-            items = [text]
+        text = environ.get(option.variable, "")
+        if option.attr == "env":
+            items = env_lines(text)
         else:
-            items = text.splitlines() if option.attr == "env" else \
-                [item.strip() for item in text.split(",")]
+            text = text.strip(WHITESPACE)
+            if not text:
+                continue
+            items = [text] if option.kind != "list" else \
+                [item.strip(WHITESPACE) for item in text.split(",")]
         for item in items:
-            option.apply(config, _convert(option, item, option.variable))
+            _set(config, option, item, option.variable)
 
 
 def _apply_flags(config, argv):
@@ -335,34 +387,51 @@ def _apply_flags(config, argv):
             return argv[index + 1:]
         if not word.startswith("-") or word == "-":
             return argv[index:]
-        flag, inline = word, None
-        if word.startswith("--") and "=" in word:
-            flag, _, inline = word.partition("=")
-        elif not word.startswith("--") and len(word) > 2:
-            flag, inline = word[:2], word[2:]
-        option = _BY_FLAG.get(flag)
-        if option is None:
-            raise UsageError("unknown option: %r" % word)
-        if option.takes_value():
-            if inline is None:
-                index += 1
-                if index == len(argv):
-                    raise UsageError("%s needs a value" % flag)
-                inline = argv[index]
-            option.apply(config, _convert(option, inline, flag))
-        elif inline is not None and word.startswith("--"):
-            raise UsageError("%s takes no value" % flag)
-        else:
-            option.apply(config, True)
-            if inline:  # grouped short switches: -gv
-                argv = argv[:index + 1] + ["-" + inline] + argv[index + 1:]
         index += 1
+        if word.startswith("--"):
+            flag, equals, inline = word.partition("=")
+            option = _BY_FLAG.get(flag)
+            if option is None:
+                config.fail("unknown option: %s" % quoted(word))
+            elif option.takes_value():
+                if not equals:
+                    if index == len(argv):
+                        config.fail("%s needs a value" % flag)
+                        return []
+                    inline, index = argv[index], index + 1
+                _set(config, option, inline, flag)
+            elif equals:
+                config.fail("%s takes no value" % flag)
+            else:
+                option.apply(config, True, flag)
+            continue
+        # Short options, grouped or not: -g, -gv, -t5, -gt 5.
+        for position in range(1, len(word)):
+            flag = "-" + word[position]
+            option = _BY_FLAG.get(flag)
+            if option is None:
+                config.fail("unknown option: %s%s" % (
+                    quoted(flag), " in %s" % quoted(word) if len(word) > 2 else ""))
+                break
+            if option.takes_value():
+                inline = word[position + 1:]
+                if not inline:
+                    if index == len(argv):
+                        config.fail("%s needs a value" % flag)
+                        return []
+                    inline, index = argv[index], index + 1
+                _set(config, option, inline, flag)
+                break
+            option.apply(config, True, flag)
     return []
 
 
 def parse(argv, environ=os.environ):
-    """A Config from the arguments after the program name. Raises UsageError."""
+    """A Config from the arguments after the program name. Raises UsageError for
+    the first thing wrong, read to the end first so that it carries the log format."""
     config = Config()
     _apply_environment(config, environ)
     config.command = _apply_flags(config, list(argv))
+    if config.error is not None:
+        raise UsageError(config.error, config.log_format, config.log_time)
     return config.finish()

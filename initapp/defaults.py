@@ -45,6 +45,18 @@ STOP_SIGNAL_NAMES = ("SIGTERM",)
 JOB_CONTROL_SIGNAL_NAMES = ("SIGTSTP", "SIGTTIN", "SIGTTOU")
 
 LOG_PREFIX = "[initapp]"
+# A pipe takes a write of up to PIPE_BUF bytes whole or not at all; a longer one it
+# may take in part, and the workload's output on the same stderr then lands inside
+# the line. So a message is one write of at most PIPE_BUF bytes: a line is at most
+# LOG_LINE_BYTES, which leaves room for the "dropped" notice written with it.
+PIPE_BUF = 4096
+LOG_LINE_BYTES = PIPE_BUF - 256
+# A name or value a message quotes (a command, a path, a bad option's value) is cut
+# to this many characters, the cut marked with "...". A JSON line still too long has
+# its strings cut to LOG_FIELD_BYTES, a list of strings to twice that, and so on by
+# halves until it fits.
+LOG_NAME_CHARS = 200
+LOG_FIELD_BYTES = 512
 
 USAGE = """\
 usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
@@ -76,8 +88,9 @@ MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the who
                 "only the main child's process group")
 MSG_BAD_PROC_PID1 = ("/proc does not belong to this PID namespace; signals to the whole tree go "
                      "to every process of the namespace at once (kill -1), stopped or not")
-MSG_BAD_USER = "--user: {error}"
-MSG_BAD_WORKDIR = "--workdir: not a directory: {dir!r}"
+# A bad --user or --workdir names the flag as typed (-u, --user) or the variable.
+MSG_BAD_USER = "{where}: {error}"
+MSG_BAD_WORKDIR = "{where}: not a directory: {dir}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
 MSG_FORCED = "{signal} again (--force-on-repeat): killing {what}"
 MSG_EXIT = "exiting with {code} ({why})"

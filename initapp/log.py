@@ -6,6 +6,11 @@ object a line with the event's fields. In text, characters that are not printabl
 second line; in JSON, an undecodable byte of a name is written as the text \\xNN,
 so every line is valid UTF-8 JSON.
 
+Each message is one write of at most PIPE_BUF bytes, which a pipe takes whole or
+not at all, so the workload's output on the same stderr never lands inside a
+line: a name a message quotes is cut (clip), and a line still too long has its
+JSON fields, or in text its end, cut, each cut marked with "...".
+
 Logging must never stop the init: a closed stderr or a vanished reader are
 ignored, and a message that cannot be written at once (a log collector that
 stalls, a pipe nobody reads) is dropped; the count of dropped messages is
@@ -15,7 +20,8 @@ import errno
 import os
 import time
 
-from initapp.defaults import LOG_PREFIX, MSG_DROPPED
+from initapp.defaults import (LOG_FIELD_BYTES, LOG_LINE_BYTES, LOG_NAME_CHARS, LOG_PREFIX,
+                              MSG_DROPPED)
 
 ERROR, WARNING, INFO, DEBUG = 0, 1, 2, 3
 _NAMES = ("error", "warning", "info", "debug")
@@ -49,6 +55,26 @@ def printable(text):
     return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
+def clip(text, chars=LOG_NAME_CHARS):
+    """A name or value as a message quotes it: at most chars characters, the cut
+    marked with "..."."""
+    return text if len(text) <= chars else text[:chars - 3] + "..."
+
+
+def quoted(text):
+    """A value in quotes, as a usage error shows it: clipped and escaped as repr()
+    escapes, but an undecodable byte as \\xNN, as everywhere else (not \\udcNN)."""
+    text = repr(clip(text))
+    if "\\udc" not in text:
+        return text
+    import re
+
+    # Escapes read from the left, so a backslash typed before "udcff" stays as it is.
+    return re.sub(r"\\(\\|udc([89a-f][0-9a-f])|.)",
+                  lambda match: "\\x" + match.group(2) if match.group(2) else match.group(0),
+                  text)
+
+
 def _escape(char):
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:
@@ -76,30 +102,91 @@ def _now():
 
 
 def _format(level, message, event, fields):
+    """The message's line, as bytes: at most LOG_LINE_BYTES."""
     if json_format:
-        import json
-
-        record = {"time": _now()} if timestamps else {}
-        record.update(level=_NAMES[level], event=event or "message", message=message)
-        record.update(fields)
-        record = {key: _valid_utf8(value) for key, value in record.items()}
-        return json.dumps(record, default=str) + "\n"
+        return _json_line(level, message, event, fields)
     stamp = _now() + " " if timestamps else ""
-    return "%s%s %s: %s\n" % (stamp, LOG_PREFIX, _NAMES[level], printable(message))
+    line = ("%s%s %s: %s\n" % (stamp, LOG_PREFIX, _NAMES[level], printable(message))).encode(
+        "utf-8", "backslashreplace")
+    if len(line) <= LOG_LINE_BYTES:
+        return line
+    # Cut between characters (a partial one at the end is left out).
+    return line[:LOG_LINE_BYTES - 4].decode("utf-8", "ignore").encode() + b"...\n"
+
+
+_UNCUT = ("time", "level", "event")
+
+
+def _json_line(level, message, event, fields):
+    import json
+
+    record = {"time": _now()} if timestamps else {}
+    record.update(level=_NAMES[level], event=event or "message", message=message)
+    record.update(fields)
+    record = {key: _valid_utf8(value) for key, value in record.items()}
+    line = json.dumps(record, default=str)   # ASCII: as many bytes as characters
+    size = LOG_FIELD_BYTES
+    while len(line) >= LOG_LINE_BYTES:       # one byte more for the newline
+        if size < 16:  # not reached with initapp's events; a line that fits all the same
+            least = {key: record[key] for key in _UNCUT if key in record}
+            least.update(message=_cut(record["message"], LOG_FIELD_BYTES), truncated=True)
+            line = json.dumps(least, default=str)
+            break
+        cut = {key: value if key in _UNCUT else _cut(value, size) for key, value in record.items()}
+        cut["truncated"] = True
+        line = json.dumps(cut, default=str)
+        size //= 2
+    return (line + "\n").encode()
+
+
+def _cut(value, size):
+    """value with each string at most size bytes of JSON, each list of strings at
+    most twice that (the strings left out marked by a last item "...")."""
+    from json import dumps
+
+    if isinstance(value, str):
+        if len(dumps(value)) <= size:
+            return value
+        low, high = 0, min(len(value), size)   # the longest start that fits with "..."
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(dumps(value[:middle] + "...")) <= size:
+                low = middle
+            else:
+                high = middle - 1
+        return value[:low] + "..."
+    if isinstance(value, dict):
+        return {key: _cut(item, size) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(item, str) for item in value):
+            return [_cut(item, size) for item in value]   # records: at most a few
+        kept, used = [], len('["..."]')
+        for item in value:
+            item = _cut(item, size)
+            used += len(dumps(item)) + 2
+            if used > 2 * size:
+                kept.append("...")
+                break
+            kept.append(item)
+        return kept
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _cut(str(value), size)
 
 
 def _write(level, message, event, fields):
     if level > verbosity:
         return
-    _emit(_format(level, message, event, fields).encode("utf-8", "backslashreplace"))
+    _emit(_format(level, message, event, fields))
 
 
 def _emit(data):
-    """One system call: the message, after what is left of earlier ones."""
+    """One system call: the message, after what is left of earlier ones (only a
+    socket or a terminal takes part of a message: a pipe takes all or nothing)."""
     global _pending, _dropped, _send
     if _dropped:
         data = _format(WARNING, MSG_DROPPED.format(count=_dropped), "dropped",
-                       {"count": _dropped}).encode() + data
+                       {"count": _dropped}) + data
     data = _pending + data
     if _send is None:
         _send = _choose_sender()
@@ -220,4 +307,4 @@ def debug(message, event=None, **fields):
 def summary(message, event, **fields):
     """At info level, but in JSON at every verbosity: collectors read the object."""
     if json_format or enabled(INFO):
-        _emit(_format(INFO, message, event, fields).encode("utf-8", "backslashreplace"))
+        _emit(_format(INFO, message, event, fields))

@@ -24,7 +24,6 @@ def main(argv=None):
     config = parse_arguments(argv)
     if not isinstance(config, cli.Config):
         return config
-    log.configure(config.verbosity, config.log_format, config.log_time)
     # Before anything else can raise a signal: releasing the terminal for
     # --session sends SIGHUP to initapp's own group.
     inherited = signals.take_over()
@@ -48,12 +47,15 @@ def main(argv=None):
 
 
 def parse_arguments(argv):
-    """The Config to run, or the exit code when there is nothing to run."""
+    """The Config to run (the log configured by it), or the exit code when there is
+    nothing to run. A usage error is reported as --log-format and --log-time say."""
     try:
         config = cli.parse(argv)
     except cli.UsageError as error:
-        log.error(str(error))
+        log.configure(log.ERROR, error.log_format, error.log_time)
+        log.error(str(error), "usage")
         return EXIT_USAGE
+    log.configure(config.verbosity, config.log_format, config.log_time)
     if config.action == "help":
         sys.stdout.write(cli.usage())
         return 0
@@ -65,7 +67,7 @@ def parse_arguments(argv):
         sys.stdout.write(LICENSE)
         return 0
     if not config.command:
-        log.error(MSG_NO_COMMAND)
+        log.error(MSG_NO_COMMAND, "usage")
         return EXIT_USAGE
     return config
 
@@ -79,19 +81,20 @@ def plan_launch(config, inherited):
         try:
             credentials = privileges.resolve(config.user)
         except (ValueError, OverflowError) as error:
-            log.error(MSG_BAD_USER.format(error=error))
+            log.error(MSG_BAD_USER.format(where=config.origin["user"], error=error), "usage")
             return None
         env_changes.update(privileges.environment(credentials))
     # Whether the child may enter it (as --user) shows only after the fork: exit 1.
     if config.workdir is not None and not os.path.isdir(config.workdir):
-        log.error(MSG_BAD_WORKDIR.format(dir=config.workdir))
+        log.error(MSG_BAD_WORKDIR.format(where=config.origin["workdir"],
+                                         dir=log.quoted(config.workdir)), "usage")
         return None
     env_changes.update(item.split("=", 1) for item in config.env)
     foreground = spawn.owns_terminal()
     if foreground and config.session:
         spawn.release_terminal()
     return spawn.Launch(config.command, inherited, foreground, config.session, credentials,
-                        config.workdir, env_changes)
+                        config.workdir, env_changes, config.origin)
 
 
 def set_parent_death_signal(config):
@@ -113,9 +116,9 @@ def spawn_workload(config, launch):
     try:
         child = spawn.spawn(launch)
     except OSError as error:
-        log.error(MSG_FORK_FAILED.format(cmd=config.command[0], error=error.strerror))
+        log.error(MSG_FORK_FAILED.format(cmd=log.clip(config.command[0]), error=error.strerror))
         return None
-    log.info("started %s as pid %d" % (config.command[0], child), "started",
+    log.info("started %s as pid %d" % (log.clip(config.command[0]), child), "started",
              pid=child, command=config.command)
     return child
 

@@ -4,6 +4,8 @@ groups, then the group, then the user (after setuid nothing else is allowed)."""
 
 import os
 
+from initapp.log import quoted
+
 
 MAX_ID = 2 ** 32 - 2  # (uid_t)-1 means "unchanged" to the kernel
 
@@ -42,10 +44,10 @@ def _lookup(by_name, by_id, text, what):
     numeric = text.isascii() and text.isdigit()
     try:
         return by_id(int(text)) if numeric else by_name(text)
-    except KeyError:
+    except (KeyError, OverflowError):  # grp: "gid is greater than maximum"
         if numeric:
-            return None
-        raise ValueError("no such %s: %r" % (what, text)) from None
+            return None   # the caller's range check names it
+        raise ValueError("no such %s: %s" % (what, quoted(text))) from None
 
 
 def apply(credentials):

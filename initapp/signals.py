@@ -8,6 +8,8 @@ enum layer that costs milliseconds at every start."""
 
 import sys
 
+from initapp.log import quoted
+
 try:
     import _signal as _sig
 except ImportError:  # pragma: no cover - other Python implementations
@@ -26,6 +28,8 @@ SIGTSTP = _sig.SIGTSTP
 # 35 on musl: engines send raw numbers, so RTMIN+3 must mean 37 on every libc.
 SIGRTMIN = 34
 SIGRTMAX = 64
+# Only RTMIN+0 to RTMIN+30 and RTMAX-0 to RTMAX-30 exist: RTMIN-20 is no SIGALRM.
+RT_OFFSETS = SIGRTMAX - SIGRTMIN
 # podman's stop signal for an entrypoint at /sbin/init (its systemd mode), and
 # systemd's: the number 37 on every libc. initapp treats it as SIGTERM.
 PODMAN_STOP = SIGRTMIN + 3
@@ -75,9 +79,9 @@ def name(signo):
 
 
 def parse(text):
-    """A signal from a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-2.
-    Raises ValueError with a message naming what is wrong."""
-    word = text.strip().upper()
+    """A signal from a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-2
+    (as given: no spaces). Raises ValueError with a message naming what is wrong."""
+    word = text.upper()
     if word.isascii() and word.isdigit():
         signo = int(word)
     else:
@@ -85,22 +89,26 @@ def parse(text):
             word = "SIG" + word
         signo = _NUMBERS.get(word)
         if signo is None:
-            signo = _parse_realtime(word)
+            signo = _parse_realtime(word, text)
     if signo not in CATCHABLE and signo not in (_sig.SIGKILL, _sig.SIGSTOP):
         if signo is not None and 32 <= signo < SIGRTMAX:
-            # glibc keeps 32 and 33 for itself, musl 32 to 34: not in valid_signals().
-            raise ValueError("signal %d is reserved by the C library: %r" % (signo, text))
-        raise ValueError("not a valid signal: %r" % text)
+            # glibc keeps 32 and 33 for itself, musl 32 to 34 (RTMIN+0 there): not
+            # in valid_signals().
+            raise ValueError("signal %d is reserved by the C library: %s" % (signo, quoted(text)))
+        raise ValueError("not a valid signal: %s" % quoted(text))
     return signo
 
 
-def _parse_realtime(word):
-    for base_name, base in (("SIGRTMIN", SIGRTMIN), ("SIGRTMAX", SIGRTMAX)):
+def _parse_realtime(word, text):
+    for base_name, base, sign in (("SIGRTMIN", SIGRTMIN, "+"), ("SIGRTMAX", SIGRTMAX, "-")):
         if word == base_name:
             return base
         rest = word[len(base_name):]
         if word.startswith(base_name) and rest[:1] in ("+", "-") and rest[1:].isascii() \
                 and rest[1:].isdigit():
+            if rest[0] != sign or int(rest[1:]) > RT_OFFSETS:
+                raise ValueError("real-time signals are RTMIN+0 to RTMIN+%d and RTMAX-0 to "
+                                 "RTMAX-%d: %s" % (RT_OFFSETS, RT_OFFSETS, quoted(text)))
             return base + int(rest)
     return None
 

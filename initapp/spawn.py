@@ -31,7 +31,7 @@ class Launch:
     """Everything the child needs, decided in the parent before the fork."""
 
     def __init__(self, argv, inherited, foreground=False, session=False, credentials=None,
-                 workdir=None, env_changes=None):
+                 workdir=None, env_changes=None, names=None):
         self.argv = argv
         self.inherited = inherited
         self.foreground = foreground      # make the child the terminal's foreground
@@ -39,6 +39,7 @@ class Launch:
         self.credentials = credentials
         self.workdir = workdir
         self.env_changes = env_changes or {}
+        self.names = names or {}          # "user": the flag as typed or variable, for errors
         # Socket activation: LISTEN_PID named the init; the child is the listener.
         self.rewrite_listen_pid = os.environ.get("LISTEN_PID") == str(os.getpid())
 
@@ -214,9 +215,10 @@ def _prepare_child(launch):
         _take_terminal(launch.session)
     signals.restore(launch.inherited)
     if launch.credentials is not None:
-        _step("--user", privileges.apply, launch.credentials)
+        _step(launch.names.get("user", "--user"), privileges.apply, launch.credentials)
     if launch.workdir is not None:
-        _step("--workdir " + launch.workdir, os.chdir, launch.workdir)
+        _step("%s %s" % (launch.names.get("workdir", "--workdir"), launch.workdir), os.chdir,
+              launch.workdir)
 
 
 def _step(what, function, argument):
@@ -264,13 +266,13 @@ def _execute_script(path, argv, env):
 
 
 def _exec_child(launch, env):
-    code, command = EXIT_INTERNAL, launch.argv[0]
+    code, command = EXIT_INTERNAL, log.clip(launch.argv[0])
     try:
         try:
             _prepare_child(launch)
         except OSError as error:
             log.error(MSG_SETUP_FAILED.format(cmd=command, error=error.strerror,
-                                              what=error.filename or "process setup"))
+                                              what=log.clip(error.filename or "process setup")))
             return
         try:
             if launch.rewrite_listen_pid:  # the child's own pid, known only here

@@ -261,12 +261,14 @@ def test_listen_pid_of_another_process_is_passed_on_as_it_is(start):
 
 
 def test_env_variable_takes_one_assignment_per_line(start):
-    # Values may hold commas, so INITAPP_ENV is split on lines, not on commas.
-    env = dict(CLEAN_ENV, INITAPP_ENV="A=1,2\nB=x=y\n")
+    # Values may hold commas, so INITAPP_ENV is split on lines, not on commas; on
+    # \n only (a CRLF ends a line too): other line breaks are part of the value.
+    env = dict(CLEAN_ENV, INITAPP_ENV="A=1,2\nB=x=y\r\nC=a\fD=b\nE=hi\u2028there\x1c\x85\v\n")
     init = start("env", "-0", env=env)
     assert init.wait() == 0, init.stderr()
-    assert dict(item.split("=", 1) for item in init.stdout().split("\0")[:-1]) == dict(
-        env, A="1,2", B="x=y")
+    out = init.stdout_path.read_bytes().decode()    # as written: no newline translation
+    assert dict(item.split("=", 1) for item in out.split("\0")[:-1]) == dict(
+        env, A="1,2", B="x=y", C="a\fD=b", E="hi\u2028there\x1c\x85\v")
 
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
@@ -319,7 +321,9 @@ def test_init_keeps_its_rights_under_user(start, accounts):
 
 @pytest.mark.parametrize("spec, what", [("4294967295", "user id out of range: 4294967295"),
                                         ("0:4294967295", "group id out of range: 4294967295"),
-                                        ("99999999999999999999", "user id out of range")])
+                                        ("99999999999999999999", "user id out of range"),
+                                        ("0:99999999999999999999",
+                                         "group id out of range: 99999999999999999999")])
 def test_ids_out_of_range_are_usage_errors(start, spec, what):
     # (uid_t)-1 means "unchanged" to setuid: refused before anything starts.
     init = start("--user", spec, "touch", "started")
@@ -349,15 +353,20 @@ def test_workdir_that_is_no_directory_is_a_usage_error(start, tmp_path, where):
     assert not (tmp_path / "started").exists()
 
 
-def test_workdir_the_user_may_not_enter_fails_in_the_child(start, tmp_path, accounts):
+@pytest.mark.parametrize("how", ["flags", "variables"])
+def test_workdir_the_user_may_not_enter_fails_in_the_child(start, tmp_path, accounts, how):
     # Only the child, as alice, finds out: exit 1 and one line, the command never runs.
+    # The line names where the directory came from.
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    init = start("--user", "alice", "--workdir", str(private), "touch", str(tmp_path / "started"),
-                 setup=accounts)
+    args, env, name = ["--user", "alice", "--workdir", str(private)], CLEAN_ENV, "--workdir"
+    if how == "variables":
+        args, env = [], dict(CLEAN_ENV, INITAPP_USER="alice", INITAPP_WORKDIR=str(private))
+        name = "INITAPP_WORKDIR"
+    init = start(*args, "touch", str(tmp_path / "started"), setup=accounts, env=env)
     assert init.wait() == 1
-    assert init.stderr() == ("[initapp] error: cannot start touch: --workdir %s: "
-                             "Permission denied\n" % private)
+    assert init.stderr() == ("[initapp] error: cannot start touch: %s %s: "
+                             "Permission denied\n" % (name, private))
     assert not (tmp_path / "started").exists()
 
 
