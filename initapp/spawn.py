@@ -189,7 +189,10 @@ def _environment(launch):
         env.pop(b"", None)
         log.warning(MSG_UNNAMED_ENV.format(entry=log.printable(os.fsdecode(b"=" + unnamed))))
     for name, value in launch.env_changes.items():
-        env[os.fsencode(name)] = os.fsencode(value)
+        if value is None:  # a variable to take away (USER for a --user without a name)
+            env.pop(os.fsencode(name), None)
+        else:
+            env[os.fsencode(name)] = os.fsencode(value)
     return env
 
 

@@ -269,8 +269,11 @@ def test_env_variable_takes_one_assignment_per_line(start):
         env, A="1,2", B="x=y")
 
 
-PASSWD = "root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
-GROUP = "root:x:0:\nalice:x:2001:\nstaff:x:2050:alice\naudio:x:2060:alice,bob\nother:x:2070:bob\n"
+PASSWD = ("root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+          "member:x:65534:65534:nobody in audio:/:/bin/sh\n")
+GROUP = ("root:x:0:\nalice:x:2001:\nstaff:x:2050:alice\naudio:x:2060:alice,bob,member\nother:x:2070:bob\n"
+         "nogroup:x:65534:\n")
 
 
 @pytest.fixture
@@ -280,6 +283,10 @@ def accounts(tmp_path):
     return "mount --bind %s/passwd /etc/passwd && mount --bind %s/group /etc/group" % (tmp_path, tmp_path)
 
 
+# The parent's own names, which must not reach a child that runs as someone else.
+AS_ROOT = dict(CLEAN_ENV, HOME="/root", USER="root", LOGNAME="root")
+
+
 @pytest.mark.parametrize("spec, uid, gid, groups, home, user", [
     ("alice", 2001, 2001, "2001 2050 2060", "/home/alice", "alice"),
     ("2001:staff", 2001, 2050, "2050 2060", "/home/alice", "alice"),
@@ -287,8 +294,8 @@ def accounts(tmp_path):
     ("4242:4343", 4242, 4343, "4343", "/", None),
 ])
 def test_user_drops_groups_gid_uid(start, accounts, spec, uid, gid, groups, home, user):
-    init = start("--user", spec, "sh", "-c", "cat /proc/self/status; echo HOME=$HOME; echo USER=$USER",
-                 setup=accounts)
+    init = start("--user", spec, "sh", "-c", "cat /proc/self/status; env", setup=accounts,
+                 env=AS_ROOT)
     assert init.wait() == 0, init.stderr()
     fields = status_fields(init.stdout())
     assert fields["Uid"].split() == [str(uid)] * 4
@@ -296,7 +303,49 @@ def test_user_drops_groups_gid_uid(start, accounts, spec, uid, gid, groups, home
     assert fields["Groups"].split() == groups.split()
     lines = init.stdout().splitlines()
     assert "HOME=" + home in lines
-    assert "USER=" + (user or "") in lines
+    # USER and LOGNAME name the user; a user without a passwd entry has no name, so
+    # the parent's are taken away, as HOME is replaced.
+    named = [line for line in lines if line.startswith(("USER=", "LOGNAME="))]
+    assert sorted(named) == ([] if user is None else ["LOGNAME=" + user, "USER=" + user])
+
+
+def test_env_sets_what_user_would_take_away(start, accounts):
+    init = start("--user", "4242", "--env", "USER=app", "env", setup=accounts, env=AS_ROOT)
+    assert init.wait() == 0, init.stderr()
+    got = dict(line.split("=", 1) for line in init.stdout().splitlines())
+    assert (got["USER"], got["HOME"], "LOGNAME" in got) == ("app", "/", False)
+
+
+# initapp run by a user that may not change its ids (no capability): uid and gid
+# 65534 and no supplementary groups, as a container started with --user 65534.
+AS_NOBODY = 'set -- setpriv --reuid 65534 --regid 65534 --clear-groups "$@"'
+
+
+@pytest.mark.parametrize("spec", ["nobody", "65534", "nobody:nogroup", "65534:65534"])
+def test_user_it_already_is_needs_no_rights(start, accounts, box, spec):
+    # Nothing to change: it runs, although setgroups would be refused.
+    init = start("--user", spec, "sh", "-c", "sed s/^/init-/ /proc/1/status; cat /proc/self/status; env",
+                 setup=accounts + "\n" + AS_NOBODY, workdir=box(), env=AS_ROOT)
+    assert init.wait() == 0, init.stderr()
+    assert init.stderr() == ""
+    fields = status_fields(init.stdout())
+    assert fields["init-CapEff"].strip() == "0000000000000000"   # initapp has no rights
+    assert fields["Uid"].split() == ["65534"] * 4 and fields["Gid"].split() == ["65534"] * 4
+    assert fields["Groups"].split() == []
+    lines = init.stdout().splitlines()
+    assert {"USER=nobody", "LOGNAME=nobody", "HOME=/nonexistent"} <= set(lines)
+
+
+@pytest.mark.parametrize("spec", ["alice", "nobody:alice", "0", "member"])
+def test_user_change_refused_without_rights_is_exit_1(start, accounts, box, spec):
+    # A real change that the kernel refuses: one line, exit 1, the command never runs.
+    # member is uid 65534 in one more group (audio): only its groups would change.
+    work = box()
+    init = start("--user", spec, "touch", str(work / "started"),
+                 setup=accounts + "\n" + AS_NOBODY, workdir=work)
+    assert init.wait() == 1
+    assert init.stderr() == "[initapp] error: cannot start touch: --user: Operation not permitted\n"
+    assert not (work / "started").exists()
 
 
 def test_bad_user_is_a_usage_error(start, accounts):
