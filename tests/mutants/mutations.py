@@ -77,6 +77,10 @@ MUTATIONS = [
       edit(MAIN, "            log.error(MSG_BAD_USER.format(error=error))\n            return None\n",
            "            log.error(MSG_BAD_USER.format(error=error))\n"
            "            credentials = privileges.resolve(\"0\")\n")),
+    M("user-groups-refusal-ignored", "security",
+      "--user carries on with the groups it has when setting them is refused",
+      ["test_dropin.py::test_user_change_refused_without_rights_is_exit_1"],
+      edit("initapp/privileges.py", "            raise\n    os.setresgid", "            pass\n    os.setresgid")),
     M("shell-form", "security",
       "the command runs through /bin/sh -c (the shell form)",
       ["test_core.py::test_arguments_reach_the_command_without_a_shell",
@@ -224,10 +228,6 @@ MUTATIONS = [
       ["test_dropin.py::test_user_it_already_is_needs_no_rights"],
       edit("initapp/privileges.py", "        if set(os.getgroups()) | {gid} != set(credentials.groups) | {gid}:\n"
            "            raise\n", "        raise\n")),
-    M("user-groups-refusal-ignored", "option",
-      "--user carries on with the groups it has when setting them is refused",
-      ["test_dropin.py::test_user_change_refused_without_rights_is_exit_1"],
-      edit("initapp/privileges.py", "            raise\n    os.setresgid", "            pass\n    os.setresgid")),
     M("workdir", "option", "--workdir is ignored",
       ["test_dropin.py::test_workdir"],
       edit(SPAWN, "        _step(\"--workdir \" + launch.workdir, os.chdir, launch.workdir)", "        pass")),
