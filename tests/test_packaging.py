@@ -106,6 +106,38 @@ def test_version_without_its_set_runs_from_source(tmp_path):
     assert run([runs_on, "-IS", str(broken), "true"]).returncode == 99
 
 
+# Interpreters initapp does not support, which must say so in one line: the
+# machine's pyenv builds them beside 3.8 to 3.13.
+UNSUPPORTED = ("2.7", "3.6", "3.7")
+OLD_PYTHONS = cpythons(UNSUPPORTED)
+
+
+def unsupported(version):
+    if version not in OLD_PYTHONS:
+        pytest.skip("needs a CPython %s (pyenv's, or /usr/bin/python%s)" % (version, version))
+    return OLD_PYTHONS[version]
+
+
+# Python 2.7 has no -I: it refuses the shebang's options itself (exit 2, its usage).
+@pytest.mark.parametrize("version, way", [
+    (version, way) for version in UNSUPPORTED
+    for way in ["python init.pyz", "python -IS init.pyz", "python -m initapp"]
+    if not (version == "2.7" and way == "python -IS init.pyz")])
+def test_an_unsupported_python_says_so_in_one_line(tmp_path, init_pyz, version, way):
+    # Exit 2 and one line naming the versions supported, not a traceback; nothing runs.
+    python = unsupported(version)
+    command = {"python init.pyz": [python, str(init_pyz)],
+               "python -IS init.pyz": [python, "-IS", str(init_pyz)],
+               "python -m initapp": [python, "-B", "-m", "initapp"]}[way]  # -B: no .pyc here
+    started = tmp_path / "started"
+    result = run(command + ["touch", str(started)], cwd=str(ROOT))
+    assert result.returncode == 2
+    assert result.stderr.decode() == ("[initapp] error: initapp needs Python 3.8 or newer; "
+                                      "this is Python %s\n" % platform_version(python))
+    assert result.stdout == b""
+    assert not started.exists()
+
+
 def test_build_reports_the_versions_it_compiled_with(tmp_path):
     _, report = build_reporting(tmp_path / "all.pyz")
     for version in PYTHONS:
