@@ -197,8 +197,9 @@ def _environment(launch):
 
 
 def _unnamed_entry():
-    """The value of an environment entry "=VALUE", which makes execve refuse the
-    whole environment; the archive's restart passes it on as an -X option."""
+    """The value of an environment entry "=VALUE": the kernel takes it, but
+    Python's os.execve and os.posix_spawn refuse an environment that holds one;
+    the archive's restart passes it on as an -X option."""
     import sys
 
     unnamed = os.environb.get(b"")

@@ -52,8 +52,9 @@ def _environment_as_exec_d():
         return os.environb
     exec_d = {{}}
     # As Python reads its own environment: the first of a name, and an entry
-    # without "=" is no variable. One with an empty name cannot be exec'd: the
-    # restart is told its value, and the package says it was left out.
+    # without "=" is no variable. One with an empty name os.execve refuses (the
+    # kernel would take it): the restart is told its value, and the package says
+    # it was left out.
     for name, equals, value in (item.partition(b"=") for item in items):
         if equals and name:
             exec_d.setdefault(name, value)
