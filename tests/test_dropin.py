@@ -5,6 +5,7 @@ import calendar
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -408,6 +409,65 @@ def test_workdir_the_user_may_not_enter_fails_in_the_child(start, tmp_path, acco
     assert init.stderr() == ("[initapp] error: cannot start touch: --workdir %s: "
                              "Permission denied\n" % private)
     assert not (tmp_path / "started").exists()
+
+
+# -- house-keeping: what initapp does after starting the child ------------------------
+
+@pytest.mark.parametrize("internal_ignored", [True, False], ids=["posix_spawn", "fork"])
+def test_child_starts_where_initapp_was_started(start, box, internal_ignored):
+    # initapp changes to / only after starting the child: the child's directory is
+    # the one initapp was started in (without --workdir), by posix_spawn or by fork
+    # (glibc's signals 32 and 33 ignored or not decide which, see test_spawn.py).
+    from test_spawn import set_internal
+
+    def preexec():  # nothing else ignored, whatever this test runner ignores
+        set_internal(internal_ignored)
+        for signo in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}:
+            signal.signal(signo, signal.SIG_DFL)
+
+    work = box()
+    init = start("sh", "-c", "readlink /proc/self/cwd; sleep 30", workdir=work, preexec=preexec)
+    wait_for(lambda: init.stdout(), what="the child's directory")
+    assert init.stdout() == "%s\n" % work
+    wait_for(lambda: os.readlink("/proc/%d/cwd" % init.pid) == "/", what="initapp in /")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+def test_every_inherited_fd_above_2_is_closed_and_the_child_keeps_them(start, tmp_path):
+    # 3, the first above stdio, and others: the child has them all, initapp none.
+    held = tmp_path / "held"
+    held.write_text("")
+    setup = "exec 3<%s 5<%s 9<%s" % (held, held, held)  # sh takes one digit
+    init = start("sh", "-c", "for fd in 3 5 9; do readlink /proc/self/fd/$fd; done; sleep 30",
+                 setup=setup)
+    wait_for(lambda: len(init.stdout().splitlines()) == 3, what="the child's fds")
+    assert init.stdout().splitlines() == [str(held)] * 3
+    wait_for(lambda: sorted(os.listdir("/proc/%d/fd" % init.pid)) == ["0", "1", "2"],
+             what="init.pyz to close what it inherited")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+O_PATH = 0o10000000
+
+
+def test_started_by_a_relative_path_it_holds_its_archive_by_an_o_path_fd(start, init_pyz,
+                                                                          tmp_path):
+    # Once in /, "./myinit" names nothing: one O_PATH descriptor (it reads nothing)
+    # keeps the archive for inspect; started by an absolute path there is none.
+    shutil.copy2(str(init_pyz), str(tmp_path / "myinit"))
+    init = start("sleep", "30", argv0="./myinit")
+    init.child("sleep")
+    wait_for(lambda: os.readlink("/proc/%d/cwd" % init.pid) == "/", what="initapp in /")
+    extra = [fd for fd in os.listdir("/proc/%d/fd" % init.pid) if fd not in ("0", "1", "2")]
+    assert len(extra) == 1, extra
+    assert os.readlink("/proc/%d/fd/%s" % (init.pid, extra[0])) == str(tmp_path / "myinit")
+    with open("/proc/%d/fdinfo/%s" % (init.pid, extra[0])) as info:
+        flags = int(dict(line.split(":", 1) for line in info.read().splitlines())["flags"], 8)
+    assert flags & O_PATH
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
 
 
 def test_inherited_fds_stay_with_the_child_only(start, tmp_path):
