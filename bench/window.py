@@ -2,7 +2,7 @@
 
 Until initapp blocks its signals, a SIGTERM to PID 1 is dropped by the kernel
 (and one to another pid ends initapp), and a SIGINT ends it with KeyboardInterrupt.
-The archive's __main__ blocks them in its first statement; this measures how long
+The archive's __main__ blocks them right after its version check; this measures how long
 after exec that is, against what any Python program needs to get there: the
 interpreter alone (`python3 -IS -c`), and a zipapp whose __main__ only blocks.
 

@@ -82,6 +82,12 @@ MSG_UNNAMED_ENV = ("an environment entry with an empty name ({entry}) cannot be 
                    "the child: left out")
 MSG_FORK_FAILED = "cannot start {cmd}: {error}"
 MSG_NO_COMMAND = "no command given (usage: init.pyz [OPTIONS] [--] COMMAND [ARG...])"
+# The oldest CPython initapp runs on (signal.valid_signals and the rest of its
+# standard library). The archive's __main__ checks it first, in code an older
+# Python (2.7, 3.0 to 3.7) still parses: tools/finish_pyz.py copies both values
+# in. An older interpreter gets this line and EXIT_USAGE, with nothing started.
+MIN_PYTHON = (3, 8)
+MSG_UNSUPPORTED_PYTHON = "initapp needs Python 3.8 or newer; this is Python {version}"
 MSG_SUBREAPER_FAILED = ("cannot become a child subreaper ({error}); orphans of the workload "
                         "will not be reaped by initapp")
 MSG_BAD_PROC = ("/proc does not belong to this PID namespace; signals to the whole tree reach "

@@ -19,7 +19,8 @@ def resolve(spec):
     """USER[:GROUP], names or ids, to Credentials. Raises ValueError.
 
     A numeric user without a passwd entry gets its own number as group (unless a
-    GROUP is given), no supplementary groups, and HOME=/ as container engines do."""
+    GROUP is given), no supplementary groups, HOME=/ as container engines do, and
+    no name (see environment)."""
     import grp
     import pwd
 
@@ -51,15 +52,32 @@ def _lookup(by_name, by_id, text, what):
 
 
 def apply(credentials):
-    """In the child: drop to credentials. Raises OSError."""
-    os.setgroups(credentials.groups)
-    os.setgid(credentials.gid)
-    os.setuid(credentials.uid)
+    """In the child: drop to credentials. Raises OSError.
+
+    Only a real change may fail: a process that is the user already (uid 65534
+    running -u nobody) has no right to set its groups, and needs none when they
+    grant the same (they differ at most by the group itself). The real, effective
+    and saved ids all change, as setuid does for root; without the right to, the
+    kernel allows only ids the process already holds."""
+    uid, gid = credentials.uid, credentials.gid
+    try:
+        os.setgroups(credentials.groups)
+    except PermissionError:
+        if set(os.getgroups()) | {gid} != set(credentials.groups) | {gid}:
+            raise
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+
+
+# Variables that name the user: a user without a passwd entry has no name, so the
+# ones initapp was given (naming whoever started it) are taken away, not kept.
+NAME_VARIABLES = ("USER", "LOGNAME")
 
 
 def environment(credentials):
-    """HOME and USER for the child, from the passwd entry when there is one."""
+    """HOME, USER and LOGNAME for the child, from the passwd entry when there is
+    one; without one, HOME=/ and no USER or LOGNAME (None: removed)."""
     changes = {"HOME": credentials.home}
-    if credentials.name:
-        changes["USER"] = credentials.name
+    for variable in NAME_VARIABLES:
+        changes[variable] = credentials.name
     return changes

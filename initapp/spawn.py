@@ -190,13 +190,17 @@ def _environment(launch):
         env.pop(b"", None)
         log.warning(MSG_UNNAMED_ENV.format(entry=log.printable(os.fsdecode(b"=" + unnamed))))
     for name, value in launch.env_changes.items():
-        env[os.fsencode(name)] = os.fsencode(value)
+        if value is None:  # a variable to take away (USER for a --user without a name)
+            env.pop(os.fsencode(name), None)
+        else:
+            env[os.fsencode(name)] = os.fsencode(value)
     return env
 
 
 def _unnamed_entry():
-    """The value of an environment entry "=VALUE", which makes execve refuse the
-    whole environment; the archive's restart passes it on as an -X option."""
+    """The value of an environment entry "=VALUE": the kernel takes it, but
+    Python's os.execve and os.posix_spawn refuse an environment that holds one;
+    the archive's restart passes it on as an -X option."""
     import sys
 
     unnamed = os.environb.get(b"")

@@ -36,13 +36,13 @@ def build_reporting(output, interpreter=INIT_PYTHON, root=ROOT, compile_with=())
     return Path(output), done.stdout
 
 
-def cpythons():
-    """{"3.N": interpreter} for each CPython 3.8 to 3.13 on this machine: pyenv's
-    newest build of each, else /usr/bin's or /usr/local/bin's (as tests/pythons.sh)."""
+def cpythons(versions=tuple("3.%d" % minor for minor in range(8, 14))):
+    """{"3.N": interpreter} for each CPython 3.8 to 3.13 (or each of versions) on
+    this machine: pyenv's newest build of each, else /usr/bin's or /usr/local/bin's
+    (as tests/pythons.sh)."""
     pyenv = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
     found = {}
-    for minor in range(8, 14):
-        version = "3.%d" % minor
+    for version in versions:
         builds = sorted(pyenv.glob("%s.*/bin/python%s" % (version, version)), key=_release)
         for candidate in builds[::-1] + [Path("/usr/bin/python" + version),
                                          Path("/usr/local/bin/python" + version)]:

@@ -98,6 +98,38 @@ def test_kill_9_is_not_an_oom_kill(start, cgroup_v1):
     assert "OOM" not in init.stderr()
 
 
+def test_exit_summary_counts_the_oom_kills_of_the_run(start, cgroup_v1):
+    # oom_kills: the cgroup's OOM kills during the run, whoever reaped them (here
+    # the main child, a shell, reaps its own hog), not those before it;
+    # memory_limit only with an OOM kill of the main child.
+    path = memory_cgroup(cgroup_v1)
+    hog = subprocess.run(["sh", "-c", enter(path) + "; exec %s -c '%s'" % (PYTHON, HOG)],
+                         timeout=60)
+    assert hog.returncode == -signal.SIGKILL and oom_kills(path) == 1
+    init = start("--log-format", "json", "sh", "-c", "%s -c '%s'; exit 0" % (PYTHON, HOG),
+                 setup=enter(path))
+    assert init.wait(timeout=60) == 0
+    assert oom_kills(path) == 2
+    events = json_events(init)
+    assert [event["event"] for event in events] == ["exit"]  # initapp reaped no hog
+    end = events[0]
+    assert (end["code"], end["oom"], end["memory_limit"], end["oom_kills"]) == (0, False, None, 1)
+    assert end["message"].endswith("; the OOM killer killed 1 process(es) of the cgroup")
+
+
+def test_exit_summary_oom_kills_is_null_without_a_counter(start, cgroup_v1):
+    # 0 in a memory cgroup that saw none; null when no counter is in view (the
+    # hierarchy hidden here, in the namespace's own mounts): unknown, not 0.
+    path = memory_cgroup(cgroup_v1)
+    for setup, count in ((enter(path), 0), ("mount -t tmpfs none /sys/fs/cgroup", None)):
+        init = start("--log-format", "json", "true", setup=setup)
+        assert init.wait() == 0
+        end = json_events(init)[-1]
+        assert (end["event"], end["oom_kills"], end["oom"], end["memory_limit"]) == (
+            "exit", count, False, None)
+        assert "OOM" not in end["message"]
+
+
 def test_inspect_reports_the_oom_count_and_limit(init_pyz, start, cgroup_v1):
     path = memory_cgroup(cgroup_v1)
     init = start("sleep", "30", setup=enter(path))
@@ -149,6 +181,23 @@ def test_frozen_main_child_makes_one_message_and_no_busy_loop(start, cgroup_v1):
     # PID 1's exit completes once the namespace is empty: thaw, and the code is told.
     (path / "freezer.state").write_text("THAWED")
     assert init.wait() == 137
+
+
+def test_exit_summary_of_a_main_child_sigkill_cannot_end(start, cgroup_v1):
+    # Never reaped: its status is null, not a guess, and the code is 137.
+    path = cgroup_v1("freezer")
+    init = start("--grace", "0.5", "--log-format", "json", "sh", "-c",
+                 enter(path) + "; exec sleep 60", pid1=False)
+    child = init.child("sleep")
+    wait_for(lambda: cgroup_pids(path) == [child], what="the child in the cgroup")
+    freeze(path)
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 137
+    end = json_events(init)[-1]
+    assert (end["event"], end["code"], end["pid"], end["status"]) == ("exit", 137, child, None)
+    assert end["reason"].startswith("main child %d (sh -c echo $$ > " % child)
+    assert end["reason"].endswith(") could not be reaped after SIGKILL")
+    assert (end["stop"], end["oom"]) == ("received SIGTERM", False)
 
 
 def test_frozen_leftover_under_a_subreaper(start, cgroup_v1, tmp_path):

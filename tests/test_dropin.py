@@ -5,6 +5,7 @@ import calendar
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -271,8 +272,11 @@ def test_env_variable_takes_one_assignment_per_line(start):
         env, A="1,2", B="x=y", C="a\fD=b", E="hi\u2028there\x1c\x85\v")
 
 
-PASSWD = "root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
-GROUP = "root:x:0:\nalice:x:2001:\nstaff:x:2050:alice\naudio:x:2060:alice,bob\nother:x:2070:bob\n"
+PASSWD = ("root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+          "member:x:65534:65534:nobody in audio:/:/bin/sh\n")
+GROUP = ("root:x:0:\nalice:x:2001:\nstaff:x:2050:alice\naudio:x:2060:alice,bob,member\nother:x:2070:bob\n"
+         "nogroup:x:65534:\n")
 
 
 @pytest.fixture
@@ -282,6 +286,10 @@ def accounts(tmp_path):
     return "mount --bind %s/passwd /etc/passwd && mount --bind %s/group /etc/group" % (tmp_path, tmp_path)
 
 
+# The parent's own names, which must not reach a child that runs as someone else.
+AS_ROOT = dict(CLEAN_ENV, HOME="/root", USER="root", LOGNAME="root")
+
+
 @pytest.mark.parametrize("spec, uid, gid, groups, home, user", [
     ("alice", 2001, 2001, "2001 2050 2060", "/home/alice", "alice"),
     ("2001:staff", 2001, 2050, "2050 2060", "/home/alice", "alice"),
@@ -289,8 +297,8 @@ def accounts(tmp_path):
     ("4242:4343", 4242, 4343, "4343", "/", None),
 ])
 def test_user_drops_groups_gid_uid(start, accounts, spec, uid, gid, groups, home, user):
-    init = start("--user", spec, "sh", "-c", "cat /proc/self/status; echo HOME=$HOME; echo USER=$USER",
-                 setup=accounts)
+    init = start("--user", spec, "sh", "-c", "cat /proc/self/status; env", setup=accounts,
+                 env=AS_ROOT)
     assert init.wait() == 0, init.stderr()
     fields = status_fields(init.stdout())
     assert fields["Uid"].split() == [str(uid)] * 4
@@ -298,7 +306,49 @@ def test_user_drops_groups_gid_uid(start, accounts, spec, uid, gid, groups, home
     assert fields["Groups"].split() == groups.split()
     lines = init.stdout().splitlines()
     assert "HOME=" + home in lines
-    assert "USER=" + (user or "") in lines
+    # USER and LOGNAME name the user; a user without a passwd entry has no name, so
+    # the parent's are taken away, as HOME is replaced.
+    named = [line for line in lines if line.startswith(("USER=", "LOGNAME="))]
+    assert sorted(named) == ([] if user is None else ["LOGNAME=" + user, "USER=" + user])
+
+
+def test_env_sets_what_user_would_take_away(start, accounts):
+    init = start("--user", "4242", "--env", "USER=app", "env", setup=accounts, env=AS_ROOT)
+    assert init.wait() == 0, init.stderr()
+    got = dict(line.split("=", 1) for line in init.stdout().splitlines())
+    assert (got["USER"], got["HOME"], "LOGNAME" in got) == ("app", "/", False)
+
+
+# initapp run by a user that may not change its ids (no capability): uid and gid
+# 65534 and no supplementary groups, as a container started with --user 65534.
+AS_NOBODY = 'set -- setpriv --reuid 65534 --regid 65534 --clear-groups "$@"'
+
+
+@pytest.mark.parametrize("spec", ["nobody", "65534", "nobody:nogroup", "65534:65534"])
+def test_user_it_already_is_needs_no_rights(start, accounts, box, spec):
+    # Nothing to change: it runs, although setgroups would be refused.
+    init = start("--user", spec, "sh", "-c", "sed s/^/init-/ /proc/1/status; cat /proc/self/status; env",
+                 setup=accounts + "\n" + AS_NOBODY, workdir=box(), env=AS_ROOT)
+    assert init.wait() == 0, init.stderr()
+    assert init.stderr() == ""
+    fields = status_fields(init.stdout())
+    assert fields["init-CapEff"].strip() == "0000000000000000"   # initapp has no rights
+    assert fields["Uid"].split() == ["65534"] * 4 and fields["Gid"].split() == ["65534"] * 4
+    assert fields["Groups"].split() == []
+    lines = init.stdout().splitlines()
+    assert {"USER=nobody", "LOGNAME=nobody", "HOME=/nonexistent"} <= set(lines)
+
+
+@pytest.mark.parametrize("spec", ["alice", "nobody:alice", "0", "member"])
+def test_user_change_refused_without_rights_is_exit_1(start, accounts, box, spec):
+    # A real change that the kernel refuses: one line, exit 1, the command never runs.
+    # member is uid 65534 in one more group (audio): only its groups would change.
+    work = box()
+    init = start("--user", spec, "touch", str(work / "started"),
+                 setup=accounts + "\n" + AS_NOBODY, workdir=work)
+    assert init.wait() == 1
+    assert init.stderr() == "[initapp] error: cannot start touch: --user: Operation not permitted\n"
+    assert not (work / "started").exists()
 
 
 def test_bad_user_is_a_usage_error(start, accounts):
@@ -368,6 +418,65 @@ def test_workdir_the_user_may_not_enter_fails_in_the_child(start, tmp_path, acco
     assert init.stderr() == ("[initapp] error: cannot start touch: %s %s: "
                              "Permission denied\n" % (name, private))
     assert not (tmp_path / "started").exists()
+
+
+# -- house-keeping: what initapp does after starting the child ------------------------
+
+@pytest.mark.parametrize("internal_ignored", [True, False], ids=["posix_spawn", "fork"])
+def test_child_starts_where_initapp_was_started(start, box, internal_ignored):
+    # initapp changes to / only after starting the child: the child's directory is
+    # the one initapp was started in (without --workdir), by posix_spawn or by fork
+    # (glibc's signals 32 and 33 ignored or not decide which, see test_spawn.py).
+    from test_spawn import set_internal
+
+    def preexec():  # nothing else ignored, whatever this test runner ignores
+        set_internal(internal_ignored)
+        for signo in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}:
+            signal.signal(signo, signal.SIG_DFL)
+
+    work = box()
+    init = start("sh", "-c", "readlink /proc/self/cwd; sleep 30", workdir=work, preexec=preexec)
+    wait_for(lambda: init.stdout(), what="the child's directory")
+    assert init.stdout() == "%s\n" % work
+    wait_for(lambda: os.readlink("/proc/%d/cwd" % init.pid) == "/", what="initapp in /")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+def test_every_inherited_fd_above_2_is_closed_and_the_child_keeps_them(start, tmp_path):
+    # 3, the first above stdio, and others: the child has them all, initapp none.
+    held = tmp_path / "held"
+    held.write_text("")
+    setup = "exec 3<%s 5<%s 9<%s" % (held, held, held)  # sh takes one digit
+    init = start("sh", "-c", "for fd in 3 5 9; do readlink /proc/self/fd/$fd; done; sleep 30",
+                 setup=setup)
+    wait_for(lambda: len(init.stdout().splitlines()) == 3, what="the child's fds")
+    assert init.stdout().splitlines() == [str(held)] * 3
+    wait_for(lambda: sorted(os.listdir("/proc/%d/fd" % init.pid)) == ["0", "1", "2"],
+             what="init.pyz to close what it inherited")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+O_PATH = 0o10000000
+
+
+def test_started_by_a_relative_path_it_holds_its_archive_by_an_o_path_fd(start, init_pyz,
+                                                                          tmp_path):
+    # Once in /, "./myinit" names nothing: one O_PATH descriptor (it reads nothing)
+    # keeps the archive for inspect; started by an absolute path there is none.
+    shutil.copy2(str(init_pyz), str(tmp_path / "myinit"))
+    init = start("sleep", "30", argv0="./myinit")
+    init.child("sleep")
+    wait_for(lambda: os.readlink("/proc/%d/cwd" % init.pid) == "/", what="initapp in /")
+    extra = [fd for fd in os.listdir("/proc/%d/fd" % init.pid) if fd not in ("0", "1", "2")]
+    assert len(extra) == 1, extra
+    assert os.readlink("/proc/%d/fd/%s" % (init.pid, extra[0])) == str(tmp_path / "myinit")
+    with open("/proc/%d/fdinfo/%s" % (init.pid, extra[0])) as info:
+        flags = int(dict(line.split(":", 1) for line in info.read().splitlines())["flags"], 8)
+    assert flags & O_PATH
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
 
 
 def test_inherited_fds_stay_with_the_child_only(start, tmp_path):

@@ -1,10 +1,13 @@
 """init.pyz as a file: how it is built, started, and isolated from its environment."""
 
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +29,53 @@ def test_build_is_reproducible(tmp_path, init_pyz):
                                                              "__pycache__", ".pytest_cache"))
     again = build(tmp_path / "again.pyz", root=copy)
     assert again.read_bytes() == init_pyz.read_bytes()
+
+
+def build_dated(output, epoch):
+    """build.sh with SOURCE_DATE_EPOCH=epoch (None: unset), this Python's set only;
+    (exit status, stderr, the archive's build date or None)."""
+    env = dict(os.environ, SHIV=str(Path(sys.executable).parent / "shiv"), PYTHON=sys.executable)
+    env.pop("SOURCE_DATE_EPOCH", None)
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = epoch
+    done = subprocess.run([str(ROOT / "build.sh"), "--python", PYTHON, "--output", str(output),
+                           "--compile-with", PYTHON], env=env, capture_output=True, text=True,
+                          timeout=120)
+    if not output.exists():
+        return done.returncode, done.stderr, None
+    with zipfile.ZipFile(output) as archive:
+        dates = {info.date_time for info in archive.infolist()}
+        built_at = json.loads(archive.read("environment.json"))["built_at"]
+    assert dates == {(1980, 1, 1, 0, 0, 0)}  # every entry's own date is fixed
+    return done.returncode, done.stderr, built_at
+
+
+def test_source_date_epoch_is_the_build_date_and_a_zip_date(tmp_path):
+    # Unset or empty: shiv's fixed date. Set: that date, the same bytes for the same
+    # value. Before 1980, which a zip cannot hold: 1980-01-01, with a note.
+    built = {}
+    for name, epoch in [("unset", None), ("empty", ""), ("set", "1700000000"),
+                        ("again", "1700000000"), ("zero", "0"), ("1980", "315532800")]:
+        output = tmp_path / ("%s.pyz" % name)
+        code, stderr, built_at = build_dated(output, epoch)
+        assert code == 0, stderr
+        built[name] = (output.read_bytes(), built_at, stderr)
+    assert built["unset"][1] == "1980-01-01 06:00:00" and built["unset"][:2] == built["empty"][:2]
+    assert built["set"][1] == "2023-11-14 22:13:20" and built["set"][0] == built["again"][0]
+    assert built["set"][0] != built["unset"][0]
+    assert built["zero"][:2] == built["1980"][:2] and built["zero"][1] == "1980-01-01 00:00:00"
+    assert built["zero"][2] == ("build.sh: SOURCE_DATE_EPOCH=0 is before 1980, which a zip cannot "
+                                "hold: the build date is 315532800 (1980-01-01)\n")
+    assert built["1980"][2] == "" and built["set"][2] == ""
+
+
+@pytest.mark.parametrize("epoch", ["abc", "1.5", "-1", " 5", "1700000000000", "4354819200"])
+def test_a_source_date_epoch_that_is_no_date_is_refused(tmp_path, epoch):
+    # Not whole seconds, or past 2107 (the last year a zip holds; milliseconds, say).
+    code, stderr, built_at = build_dated(tmp_path / "bad.pyz", epoch)
+    assert (code, built_at) == (2, None)
+    assert stderr == ("build.sh: SOURCE_DATE_EPOCH: expected whole seconds since 1970 up to "
+                      "4354819199 (2107), got '%s'\n" % epoch)
 
 
 def test_default_shebang_is_isolated_slim_image_python(tmp_path):
@@ -104,6 +154,38 @@ def test_version_without_its_set_runs_from_source(tmp_path):
     assert run([runs_on, "-IS", str(single), "sh", "-c", "exit 4"]).returncode == 4
     broken = rewrite(single, tmp_path / "broken.pyz", sabotage_sources=True)
     assert run([runs_on, "-IS", str(broken), "true"]).returncode == 99
+
+
+# Interpreters initapp does not support, which must say so in one line: the
+# machine's pyenv builds them beside 3.8 to 3.13.
+UNSUPPORTED = ("2.7", "3.6", "3.7")
+OLD_PYTHONS = cpythons(UNSUPPORTED)
+
+
+def unsupported(version):
+    if version not in OLD_PYTHONS:
+        pytest.skip("needs a CPython %s (pyenv's, or /usr/bin/python%s)" % (version, version))
+    return OLD_PYTHONS[version]
+
+
+# Python 2.7 has no -I: it refuses the shebang's options itself (exit 2, its usage).
+@pytest.mark.parametrize("version, way", [
+    (version, way) for version in UNSUPPORTED
+    for way in ["python init.pyz", "python -IS init.pyz", "python -m initapp"]
+    if not (version == "2.7" and way == "python -IS init.pyz")])
+def test_an_unsupported_python_says_so_in_one_line(tmp_path, init_pyz, version, way):
+    # Exit 2 and one line naming the versions supported, not a traceback; nothing runs.
+    python = unsupported(version)
+    command = {"python init.pyz": [python, str(init_pyz)],
+               "python -IS init.pyz": [python, "-IS", str(init_pyz)],
+               "python -m initapp": [python, "-B", "-m", "initapp"]}[way]  # -B: no .pyc here
+    started = tmp_path / "started"
+    result = run(command + ["touch", str(started)], cwd=str(ROOT))
+    assert result.returncode == 2
+    assert result.stderr.decode() == ("[initapp] error: initapp needs Python 3.8 or newer; "
+                                      "this is Python %s\n" % platform_version(python))
+    assert result.stdout == b""
+    assert not started.exists()
 
 
 def test_build_reports_the_versions_it_compiled_with(tmp_path):
@@ -294,9 +376,12 @@ sys.exit("execve: errno %d" % ctypes.get_errno())
 
 @pytest.mark.parametrize("way", ["shebang", "python3 init.pyz"])
 def test_an_environment_entry_with_an_empty_name_is_left_out_with_a_warning(init_pyz, way):
-    # execve refuses an environment holding "=VALUE": the child still runs, as
-    # Python reads an environment (the first of a name, no entry without "="), and
-    # initapp says what it left out, the same both ways of starting it.
+    # The kernel takes "=VALUE" (and tini passes it on); Python's os.execve refuses
+    # an environment holding one. The child still runs, as Python reads an
+    # environment (the first of a name, no entry without "="), and initapp says
+    # what it left out, the same both ways of starting it.
+    direct = run([PYTHON, "-c", ODD_ENVIRONMENT, "/bin/cat", "/proc/self/environ"])
+    assert direct.stdout == b"PATH=/usr/bin:/bin\0=empty\0NOEQUALS\0A=1\0A=2\0"
     command = [str(init_pyz), "/bin/cat", "/proc/self/environ"]
     if way != "shebang":
         command.insert(0, INIT_PYTHON)

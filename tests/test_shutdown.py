@@ -459,6 +459,59 @@ def test_exit_summary_text_line(start):
     assert last.endswith("s to exit; 2 process(es) reaped")
 
 
+def exit_event(init):
+    events = [json.loads(line) for line in init.stderr().splitlines()]
+    assert events[-1]["event"] == "exit"
+    return events[-1]
+
+
+def test_exit_summary_of_a_run_without_a_stop_sequence(start):
+    # The child ends by itself and leaves nothing: no stop sequence, so its three
+    # fields are null; the run time counts from the child's start to the exit.
+    init = start("--log-format", "json", "sh", "-c", "sleep 0.3; exit 3")
+    assert init.wait() == 3
+    elapsed = time.monotonic() - init.started
+    end = exit_event(init)
+    assert (end["code"], end["pid"], end["status"], end["timed_out"]) == (3, 2, "exited with 3", False)
+    assert end["reason"] == "main child 2 (sh -c sleep 0.3; exit 3) exited with 3"
+    assert (end["stop"], end["stop_at"], end["stop_took"]) == (None, None, None)
+    assert (end["reaped"], end["killed"], end["killed_count"]) == (1, [], 0)
+    assert (end["oom"], end["memory_limit"]) == (False, None)
+    assert 0.3 <= end["runtime"] <= elapsed
+    assert end["message"] == ("exiting with 3 (main child 2 (sh -c sleep 0.3; exit 3) exited with "
+                              "3); ran %.2fs; 1 process(es) reaped" % end["runtime"])
+
+
+def test_exit_summary_reason_names_a_success_code(start):
+    # The code is 0, the status the child's own, and the reason says why they differ.
+    init = start("--log-format", "json", "-e", "3", "sh", "-c", "exit 3")
+    assert init.wait() == 0
+    end = exit_event(init)
+    assert (end["code"], end["status"]) == (0, "exited with 3")
+    assert end["reason"] == "main child 2 (sh -c exit 3) exited with 3, a --success-code"
+
+
+def test_exit_summary_of_a_run_stopped_by_timeout(start, box):
+    work = box()
+    init = start("--log-format", "json", "--timeout", "1", "--grace", "5", *TRAP, str(work),
+                 "--cleanup", "0.3")
+    assert init.wait() == 124
+    elapsed = time.monotonic() - init.started
+    end = exit_event(init)
+    assert (end["code"], end["timed_out"], end["stop"]) == (124, True, "time limit of 1s reached")
+    assert end["reason"].startswith("stopped by --timeout 1s: main child 2 (")
+    assert (end["status"], end["reaped"], end["killed"], end["killed_count"]) == (
+        "exited with 0", 1, [], 0)
+    # The stop at the limit (counted from the child's start), the tree's cleanup
+    # after it, and the run time that is both.
+    assert 1.0 <= end["stop_at"] < 1.0 + LATE
+    assert 0.3 <= end["stop_took"] < 0.3 + 1.0
+    assert abs(end["runtime"] - (end["stop_at"] + end["stop_took"])) <= 0.002
+    assert end["runtime"] <= elapsed
+    assert "; stop: time limit of 1s reached at %.2fs, the tree took %.2fs to exit; " % (
+        end["stop_at"], end["stop_took"]) in end["message"]
+
+
 def test_as_pid1_with_another_namespaces_proc_the_warning_says_kill_minus_1(init_pyz, tmp_path):
     # PID 1 needs no /proc to reach its whole namespace (kill -1): the warning says
     # that, not the not-PID-1 fallback (the child's group only).

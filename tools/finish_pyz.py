@@ -22,15 +22,24 @@ import zipfile
 
 MAIN = '''\
 # initapp: run from inside this archive; nothing is extracted or written.
+import sys
+
+if sys.version_info < {min_python!r}:
+    # Too old for the package: one line and exit 2 rather than a traceback from the
+    # first call it lacks. So this whole file must parse on Python 2.7 and 3.0 and
+    # up (no f-strings, no keyword-only or positional-only syntax) and stay ASCII.
+    sys.stderr.write("[initapp] error: " + {message!r}.format(
+        version=sys.version.split()[0]) + "\\n")
+    sys.exit({exit_usage!r})
 import _signal
 
-# Every signal blocked before anything else: until the init takes them over, a
-# SIGTERM to PID 1 would be dropped by the kernel and a SIGINT would end it with
-# KeyboardInterrupt. Blocked, they wait for the init's loop. The mask found here
-# is the one the child gets back (a restart below hands it on with -X).
+# Every signal blocked before anything else (the check above is one comparison):
+# until the init takes them over, a SIGTERM to PID 1 would be dropped by the kernel
+# and a SIGINT would end it with KeyboardInterrupt. Blocked, they wait for the
+# init's loop. The mask found here is the one the child gets back (a restart below
+# hands it on with -X).
 STARTUP_SIGNAL_MASK = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
 import os
-import sys
 
 
 def _environment_as_exec_d():
@@ -43,8 +52,9 @@ def _environment_as_exec_d():
         return os.environb
     exec_d = {{}}
     # As Python reads its own environment: the first of a name, and an entry
-    # without "=" is no variable. One with an empty name cannot be exec'd: the
-    # restart is told its value, and the package says it was left out.
+    # without "=" is no variable. One with an empty name os.execve refuses (the
+    # kernel would take it): the restart is told its value, and the package says
+    # it was left out.
     for name, equals, value in (item.partition(b"=") for item in items):
         if equals and name:
             exec_d.setdefault(name, value)
@@ -101,7 +111,10 @@ def finish(source, target, interpreter, entry_point, sets):
     with zipfile.ZipFile(source) as archive:
         files = {name: archive.read(name) for name in archive.namelist()
                  if not name.endswith("/") and not name.endswith(".pyc")}
-    files["__main__.py"] = MAIN.format(module=module, function=function).encode()
+    defaults = package_defaults(files["site-packages/initapp/defaults.py"])
+    files["__main__.py"] = MAIN.format(
+        module=module, function=function, min_python=defaults["MIN_PYTHON"],
+        message=defaults["MSG_UNSUPPORTED_PYTHON"], exit_usage=defaults["EXIT_USAGE"]).encode()
     files.update(read_sets(sets))
     partial = target + ".partial"
     with open(partial, "wb") as out:
@@ -113,6 +126,14 @@ def finish(source, target, interpreter, entry_point, sets):
                 archive.writestr(info, files[name])
     os.chmod(partial, 0o755)
     os.replace(partial, target)
+
+
+def package_defaults(source):
+    """The values of the package's defaults.py (constants only), for the checks the
+    archive's __main__ makes before the package can be imported."""
+    namespace = {}
+    exec(compile(source, "defaults.py", "exec"), namespace)
+    return namespace
 
 
 def read_sets(sets):
