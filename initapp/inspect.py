@@ -2,11 +2,17 @@
 
 Why does the container take 10 s to stop? Where do the <defunct> processes come
 from? The answers sit in /proc, in bitmasks few people read. This reads them (and
-nothing else: it changes nothing, needs no root for processes the user may see,
-and says what it could not read, and what it therefore cannot tell). /proc is read
-as bytes: names need not be UTF-8. It is not on the init's start path."""
+changes nothing, needs no root for processes the user may see, and says what it
+could not read, and what it therefore cannot tell). Besides /proc it reads only
+the memory cgroup's files and, for a Python, the file it runs, to tell whether
+that is initapp: found inside the process's own root, a regular file, and
+bounded. inspect often runs as root on the host, and the container's processes
+choose their command lines. /proc is read as bytes: names need not be UTF-8. It
+is not on the init's start path."""
 
+import errno
 import os
+import stat
 import sys
 
 from initapp import cgroup, signals
@@ -23,6 +29,17 @@ UNKNOWN_INIT = "unknown"  # a Python runs a file inspect may not read
 CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
 EXIT_PROBLEMS = 1
 EXIT_UNKNOWN = 3  # no problem found, but what decides it could not be read
+# What a process controls is read in bounded amounts: the file a Python runs only
+# when a regular file this small (init.pyz is about 1 MB), its command line and
+# environment up to these sizes (a namespace of many processes with long command
+# lines costs them little, forked, and must not make inspect unbounded).
+ARCHIVE_MAX_BYTES = 16 << 20
+TARGET_CMDLINE_BYTES = 256 << 10
+MEMBER_CMDLINE_BYTES = 4 << 10
+ENVIRON_BYTES = 1 << 20
+MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP)
+O_PATH = os.O_PATH | os.O_CLOEXEC
+
 
 
 class Reader:
@@ -32,12 +49,12 @@ class Reader:
         self.proc = proc
         self.unreadable = []
 
-    def read(self, pid, name):
-        """The file's bytes, or None."""
+    def read(self, pid, name, limit=1 << 16):
+        """At most limit bytes of the file, or None."""
         path = "%s/%d/%s" % (self.proc, pid, name)
         try:
             with open(path, "rb") as f:
-                return f.read()
+                return f.read(limit)
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -47,6 +64,25 @@ class Reader:
     def text(self, pid, name):
         data = self.read(pid, name)
         return None if data is None else text(data)
+
+    def status(self, pid):
+        """The fields of /proc/PID/status, or None. Read a line at a time, its Groups
+        line left out: with 65536 supplementary groups (a process that may set them
+        can) it is the only long one, and a namespace of such processes is cheap."""
+        path = "%s/%d/status" % (self.proc, pid)
+        fields = {}
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    key, colon, value = text(line).partition(":")
+                    if colon and key != "Groups":
+                        fields[key] = value.strip()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            return None
+        return fields
 
     def listdir(self, pid, name):
         path = "%s/%d/%s" % (self.proc, pid, name)
@@ -72,18 +108,22 @@ def text(data):
 
 
 class Process:
-    def __init__(self, reader, pid):
-        status = reader.text(pid, "status")
-        if status is None:
+    def __init__(self, reader, pid, cmdline_bytes=MEMBER_CMDLINE_BYTES):
+        self.fields = reader.status(pid)
+        if self.fields is None:
             raise LookupError(pid)
         self.pid = pid
-        self.fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        self.fields = {key: value.strip() for key, value in self.fields.items()}
         self.ppid = int(self.fields.get("PPid", "0"))
         self.state = self.fields.get("State", "?")[:1]
         self.name = self.fields.get("Name", "?")
-        raw = reader.read(pid, "cmdline") or b""
-        self.argv = [text(part) for part in raw.split(b"\0")[:-1]]
+        raw = reader.read(pid, "cmdline", cmdline_bytes) or b""
+        # Each argument ends with a NUL; a command line cut at the size read is marked.
+        self.raw_argv = raw.split(b"\0")
+        if self.raw_argv[-1] == b"":
+            self.raw_argv.pop()
+        if len(raw) >= cmdline_bytes and self.raw_argv:
+            self.raw_argv[-1] += b"..."
+        self.argv = [text(part) for part in self.raw_argv]
         self.nspid = self.fields.get("NSpid", str(pid)).split()
         self.namespace = reader.link(pid, "ns/pid")
 
@@ -108,13 +148,14 @@ def identify_init(reader, process):
     start = 1
     if name is None and os.path.basename(argv[0]).startswith("python"):
         script = _script(argv)
-        found = _is_initapp_archive(reader, process.pid, script) if script else False
+        found = False if script is None else \
+            _is_initapp_archive(reader, process.pid, process.raw_argv[script])
         if found:
-            name, start = "initapp", argv.index(script) + 1
+            name, start = "initapp", script + 1
         elif found is None:
             return UNKNOWN_INIT, []
     elif name is None and len(argv) > 0:
-        found = _is_initapp_archive(reader, process.pid, argv[0])
+        found = _is_initapp_archive(reader, process.pid, process.raw_argv[0])
         if found:
             name = "initapp"
         elif found is None:
@@ -122,7 +163,7 @@ def identify_init(reader, process):
     if name is None:
         return None, []
     options = _options(name, argv[start:])
-    environ = reader.read(process.pid, "environ")
+    environ = reader.read(process.pid, "environ", ENVIRON_BYTES)
     if environ:
         for item in environ.split(b"\0"):
             if text(item).startswith(CONFIG_VARIABLE_PREFIXES):
@@ -131,16 +172,16 @@ def identify_init(reader, process):
 
 
 def _script(argv):
-    """The file a Python command line runs: the first word that is not an option
-    (nor the value of -X, -W or --check-hash-based-pycs)."""
-    words = iter(argv[1:])
-    for word in words:
+    """The index of the file a Python command line runs: the first word that is not
+    an option (nor the value of -X, -W or --check-hash-based-pycs); None for none."""
+    words = iter(enumerate(argv[1:], 1))
+    for index, word in words:
         if word in ("-X", "-W", "--check-hash-based-pycs"):
             next(words, None)
         elif word in ("-c", "-m"):
             return None
         elif not word.startswith("-"):
-            return word
+            return index
     return None
 
 
@@ -164,33 +205,113 @@ def _options(name, words):
 
 
 def _is_initapp_archive(reader, pid, path):
-    if os.path.basename(path) == "init.pyz":
+    """True, False, or None when the file cannot be read. path: bytes, as the
+    process's command line names it."""
+    if os.path.basename(path) == b"init.pyz":
         return True
-    if path.startswith("/"):
-        return _holds_initapp(reader, "%s/%d/root%s" % (reader.proc, pid, path))
-    # A relative path: initapp has changed to / since, and keeps a descriptor of its
-    # archive (O_PATH) for this.
-    found = _holds_initapp(reader, "%s/%d/cwd/%s" % (reader.proc, pid, path))
-    if found is not False:
+    shown = "%s/%d/%s/%s" % (reader.proc, pid, "root" if path.startswith(b"/") else "cwd",
+                             text(path.lstrip(b"/")))
+    found = _holds_initapp(reader, shown, lambda: _open_inside(reader, pid, path))
+    if found is not False or path.startswith(b"/"):
         return found
-    suffix = "/" + os.path.normpath(path)
+    # A relative path: initapp has changed to / since, and keeps a descriptor of its
+    # archive (O_PATH) for this. The descriptor is the process's own open file, not
+    # a name it gives: the kernel's link to it is followed.
+    suffix = "/" + os.path.normpath(text(path))
     for fd in reader.listdir(pid, "fd") or ():
         if (reader.link(pid, "fd/" + fd) or "").endswith(suffix):
-            return _holds_initapp(reader, "%s/%d/fd/%s" % (reader.proc, pid, fd))
+            fd_path = "%s/%d/fd/%s" % (reader.proc, pid, fd)
+            return _holds_initapp(reader, fd_path, lambda: os.open(fd_path, O_PATH))
     return False
 
 
-def _holds_initapp(reader, path):
-    """True or False; None when the file cannot be read (another user's root)."""
+def _open_inside(reader, pid, path):
+    """An O_PATH descriptor of path (bytes) as the process resolves it: from its
+    root (/proc/PID/root) or its working directory, one name at a time, neither
+    following a symbolic link nor stepping up with ".." through the kernel, which
+    would resolve both from inspect's own root (the host's), not the process's.
+    A link is read and resolved here, inside the process's root; ".." stops at
+    that root. Only O_PATH descriptors are opened: no device is opened, no FIFO
+    waited on. Raises OSError."""
+    root = os.open("%s/%d/root" % (reader.proc, pid), O_PATH | os.O_DIRECTORY)
+    stack = []  # the directories walked down through, the last the current one
+    try:
+        top = os.fstat(root)
+        if path.startswith(b"/"):
+            stack.append(os.dup(root))
+        else:
+            stack.append(os.open("%s/%d/cwd" % (reader.proc, pid), O_PATH | os.O_DIRECTORY))
+        names, links = path.split(b"/"), 0
+        while names:
+            name = names.pop(0)
+            if name in (b"", b"."):
+                continue
+            if name == b"..":
+                if len(stack) > 1:
+                    os.close(stack.pop())
+                elif not os.path.samestat(os.fstat(stack[0]), top):
+                    # Above the working directory it was started from (relative
+                    # paths): its parent, up to the root at most.
+                    parent = os.open(b"..", O_PATH | os.O_DIRECTORY, dir_fd=stack[0])
+                    os.close(stack[0])
+                    stack[0] = parent
+                continue
+            fd = os.open(name, O_PATH | os.O_NOFOLLOW, dir_fd=stack[-1])
+            stack.append(fd)
+            if not stat.S_ISLNK(os.fstat(fd).st_mode):
+                continue
+            stack.pop()
+            try:
+                link = os.readlink(b"", dir_fd=fd)  # this very link, not the name again
+            finally:
+                os.close(fd)
+            links += 1
+            if links > MAX_SYMLINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+            if link.startswith(b"/"):
+                while stack:
+                    os.close(stack.pop())
+                stack.append(os.dup(root))
+            names[:0] = link.split(b"/")
+        return stack.pop()
+    finally:
+        for fd in stack + [root]:
+            os.close(fd)
+
+
+def _holds_initapp(reader, path, opener):
+    """True or False; None when the file cannot be read (another user's root).
+    opener returns an O_PATH descriptor of the file, shown as path. Only a regular
+    file of at most ARCHIVE_MAX_BYTES is read, never more of it than that."""
+    import io
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            return "site-packages/initapp/main.py" in archive.namelist()
+        fd = opener()
+        try:
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode) or found.st_size > ARCHIVE_MAX_BYTES:
+                return False
+            # Opened again for reading through inspect's own link to it: the same
+            # file, whatever the name now leads to.
+            with open(os.open("%s/self/fd/%d" % (reader.proc, fd), os.O_RDONLY | os.O_NONBLOCK
+                              | os.O_NOCTTY | os.O_CLOEXEC), "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    return False
+                data = f.read(ARCHIVE_MAX_BYTES + 1)
+        finally:
+            os.close(fd)
     except PermissionError as error:
         reader.unreadable.append("%s (%s)" % (path, error.strerror))
         return None
-    except (OSError, zipfile.BadZipFile):
+    except OSError:
+        return False
+    if len(data) > ARCHIVE_MAX_BYTES:  # grew since
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "site-packages/initapp/main.py" in archive.namelist()
+    except Exception:  # whatever the process wrote there, it is not our archive
         return False
 
 
@@ -299,7 +420,7 @@ def tree_lines(members, root):
 # -- the report ------------------------------------------------------------------------
 
 def examine(pid, reader):
-    target = Process(reader, pid)
+    target = Process(reader, pid, TARGET_CMDLINE_BYTES)
     pid1 = target.nspid[-1] == "1"
     init, options = identify_init(reader, target)
     synchronous = waits_synchronously(reader, target)

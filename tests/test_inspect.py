@@ -2,10 +2,12 @@
 
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import time
+import zipfile
 
 import pytest
 
@@ -29,19 +31,24 @@ def namespace(tmp_path):
         ns.close()
 
 
-def inspect(init_pyz, *args, inside=None, as_user=None):
+def inspect(init_pyz, *args, inside=None, as_user=None, timeout=30, memory=None):
+    """memory: an address-space limit for inspect (bytes), so that a read without
+    bound fails at once instead of filling the machine's memory."""
     command = [str(init_pyz), "inspect"] + list(args)
     if inside is not None:  # as `docker exec`: enter the namespace and its /proc
         command = ["nsenter", "-t", str(inside), "-p", "-m"] + command
     if as_user is not None:
         command = ["setpriv", "--reuid", str(as_user), "--regid", str(as_user),
                    "--clear-groups"] + command
-    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    limit = None if memory is None else \
+        (lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory)))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                            preexec_fn=limit)
     return result
 
 
-def report(init_pyz, pid, as_user=None):
-    result = inspect(init_pyz, "--json", str(pid), as_user=as_user)
+def report(init_pyz, pid, as_user=None, **kwargs):
+    result = inspect(init_pyz, "--json", str(pid), as_user=as_user, **kwargs)
     assert result.returncode in (0, 1, 3), result.stderr
     data = json.loads(result.stdout)
     verdict = data["verdict"]
@@ -297,3 +304,122 @@ def test_the_tree_lists_each_process_once_when_not_pid1(init_pyz, start):
     pids = [line["pid"] for line in tree]
     assert len(pids) == len(set(pids))
     assert ns.pid in pids and children(ns.pid)[0] in pids
+
+
+# -- what a container names cannot hang inspect or lead it outside the container ----
+
+def fake_archive(path, main=""):
+    """A zip application Python can run (its __main__.py is main) that inspect's
+    check takes for initapp's archive."""
+    with zipfile.ZipFile(str(path), "w") as archive:
+        archive.writestr("__main__.py", main)
+        archive.writestr("site-packages/initapp/main.py", "")
+    return path
+
+
+def test_a_fifo_named_by_argv0_does_not_hang_inspect(init_pyz, namespace, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(str(fifo))
+    ns = namespace("bash", "-c", "exec -a %s sleep 30" % fifo)
+    wait_for(lambda: open("/proc/%d/cmdline" % ns.pid, "rb").read().startswith(
+        str(fifo).encode()), what="sleep named after the FIFO")
+    data = report(init_pyz, ns.pid, timeout=10)
+    assert data["init"] is None and data["command"] == [str(fifo), "30"]
+
+
+SWAP_AND_WAIT = """
+import os, sys, time
+os.rename(sys.argv[1], sys.argv[0])  # the file its command line names is now another
+open(sys.argv[2], "w").close()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+def test_the_file_a_python_runs_is_read_only_if_regular_and_small(init_pyz, namespace, tmp_path,
+                                                                   kind):
+    # A Python whose script is now a FIFO (with a writer waiting for a reader: an
+    # open for reading, blocking or not, would let it through), /dev/zero (endless),
+    # or a 3 GiB file that ends with an archive inspect would take for initapp's.
+    script, other = tmp_path / "script.py", tmp_path / "other"
+    script.write_text(SWAP_AND_WAIT)
+    writer = None
+    if kind == "fifo":
+        os.mkfifo(str(other))
+    elif kind == "device":
+        other.symlink_to("/dev/zero")
+    else:
+        with open(str(other), "wb") as f:
+            f.seek(3 << 30)  # sparse: no disk
+            f.write(fake_archive(tmp_path / "archive").read_bytes())
+    ns = namespace(PYTHON, str(script), str(other), str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+    if kind == "fifo":
+        writer = subprocess.Popen([PYTHON, "-c", "import sys; open(sys.argv[1], 'w'); "
+                                   "open(sys.argv[2], 'w').close()", str(script),
+                                   str(tmp_path / "opened")])
+        wait_for(lambda: state(writer.pid) == "S", what="the writer waiting for a reader")
+    try:
+        data = report(init_pyz, ns.pid, timeout=10, memory=1 << 30)
+        assert data["init"] is None and data["command"][1] == str(script)
+        assert not (tmp_path / "opened").exists()  # the FIFO was never opened
+    finally:
+        if writer is not None:
+            writer.kill()
+            writer.wait()
+
+
+CHROOT_AND_WAIT = """
+import os, sys, time
+os.chroot(sys.argv[1])
+os.chdir("/")
+open("/ready", "w").close()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("link, found", [
+    ("{host}", None),                 # an absolute link to a file outside its root
+    ("{up}{host}", None),             # a relative one, up past its root
+    ("/inner/fakeinit", "initapp"),   # one that stays inside: followed as it would be
+], ids=["absolute", "dot-dot", "inside"])
+def test_links_resolve_inside_the_process_root(init_pyz, namespace, tmp_path, link, found):
+    # A Python that runs NAMED (on this machine a link to an archive inspect takes
+    # for initapp's), then changes its root: inside that root NAMED is the link
+    # under test. inspect must see what the process sees, never this machine's file.
+    host = fake_archive(tmp_path / "fakeinit", CHROOT_AND_WAIT)
+    named, root = tmp_path / "named", tmp_path / "root"
+    named.symlink_to(host)
+    inside = root / str(named).lstrip("/")
+    inside.parent.mkdir(parents=True)
+    (root / "inner").mkdir()
+    fake_archive(root / "inner" / "fakeinit")
+    # Up past the root's top, then past the root itself on this machine.
+    inside.symlink_to(link.format(host=host, up="../" * (len(named.parts) + len(root.parts))))
+    ns = namespace(PYTHON, str(named), str(root))
+    wait_file(root / "ready")
+    data = report(init_pyz, ns.pid, timeout=10)
+    assert (data["init"] or {}).get("name") == found
+
+
+LONG_ARGS = ["%s" % letter * 100000 for letter in "abc"]  # 300 kB, each under 128 KiB
+
+
+def test_command_lines_are_read_in_bounded_amounts(init_pyz, namespace, tmp_path):
+    # Forked processes with long command lines cost a namespace little: inspect reads
+    # 256 KiB of the target's, 4 KiB of each other process's, and marks the cut.
+    code = ("import subprocess, sys, time\n"
+            "kid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']"
+            " + sys.argv[2:])\n"
+            "open(sys.argv[1], 'w').close()\n"
+            "time.sleep(30)\n")
+    ns = namespace(PYTHON, "-c", code, str(tmp_path / "ready"), *LONG_ARGS)
+    wait_file(tmp_path / "ready")
+    data = report(init_pyz, ns.pid)
+    command = data["command"]
+    assert command[:4] == [PYTHON, "-c", code, str(tmp_path / "ready")]
+    assert command[4:6] == LONG_ARGS[:2] and command[6].endswith("c...")
+    assert len("\0".join(command).encode()) == (256 << 10) + len("...")
+    kid, = [line for line in data["namespace"]["tree"] if line["ppid"] == ns.pid]
+    assert kid["command"].startswith(PYTHON + " -c import time") and kid["command"].endswith("a...")
+    assert len(kid["command"].encode()) == (4 << 10) + len("...")

@@ -25,6 +25,7 @@ M = Mutation
 SHUTDOWN, LOOP, TREE, SPAWN, MAIN, CLI = ("initapp/%s.py" % name for name in (
     "shutdown", "loop", "tree", "spawn", "main", "cli"))
 LOG = "initapp/log.py"
+INSPECT = "initapp/inspect.py"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -136,6 +137,28 @@ MUTATIONS = [
       "the SIGPIPE of initapp's own write to a broken stderr is forwarded",
       ["test_dropin.py::test_broken_stderr_pipe_is_not_forwarded_as_sigpipe"],
       edit(LOOP, "        if sender == self.me:", "        if False:")),
+    M("inspect-opens-any-file", "security",
+      "inspect opens the file a Python runs for reading whatever it is: a FIFO, a device",
+      ["test_inspect.py::test_the_file_a_python_runs_is_read_only_if_regular_and_small"],
+      edit(INSPECT, "if not stat.S_ISREG(found.st_mode) or found.st_size > ARCHIVE_MAX_BYTES:",
+           "if found.st_size > ARCHIVE_MAX_BYTES:"),
+      edit(INSPECT, "                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):\n"
+           "                    return False\n", "")),
+    M("inspect-follows-links-outside", "security",
+      "inspect lets the kernel resolve what a process names: its links and .. from the host's root",
+      ["test_inspect.py::test_links_resolve_inside_the_process_root"],
+      edit(INSPECT, "lambda: _open_inside(reader, pid, path)", "lambda: os.open(shown, O_PATH)")),
+    M("inspect-unbounded-read", "security",
+      "inspect reads the whole of the file a Python runs, however large",
+      ["test_inspect.py::test_the_file_a_python_runs_is_read_only_if_regular_and_small"],
+      edit(INSPECT, "if not stat.S_ISREG(found.st_mode) or found.st_size > ARCHIVE_MAX_BYTES:",
+           "if not stat.S_ISREG(found.st_mode):"),
+      edit(INSPECT, "data = f.read(ARCHIVE_MAX_BYTES + 1)", "data = f.read()"),
+      edit(INSPECT, "    if len(data) > ARCHIVE_MAX_BYTES:  # grew since\n", "    if False:\n")),
+    M("inspect-unbounded-cmdline", "security", "inspect reads every command line whole",
+      ["test_inspect.py::test_command_lines_are_read_in_bounded_amounts"],
+      edit(INSPECT, 'raw = reader.read(pid, "cmdline", cmdline_bytes)',
+           'raw = reader.read(pid, "cmdline", 1 << 30)')),
 
     # -- the README's option table ------------------------------------------------------
     M("help", "option", "-h prints no usage",
