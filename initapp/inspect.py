@@ -26,6 +26,10 @@ KNOWN_INITS = {"tini": "tini", "tini-static": "tini", "docker-init": "tini",
                "my_init": "my_init", "s6-svscan": "s6-overlay", "pid1": "pid1",
                "pause": "pause (Kubernetes)", "systemd": "systemd", "init.pyz": "initapp"}
 UNKNOWN_INIT = "unknown"  # a Python runs a file inspect may not read
+# How many children each init starts itself: any other child of theirs was
+# re-parented to it. Of any other PID 1 (a shell, a supervisor) this cannot be told.
+CHILDREN_STARTED = {"initapp": 1, "tini": 1, "dumb-init": 1, "catatonit": 1,
+                    "pause (Kubernetes)": 0}
 CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
 EXIT_PROBLEMS = 1
 EXIT_UNKNOWN = 3  # no problem found, but what decides it could not be read
@@ -41,13 +45,23 @@ MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP)
 O_PATH = os.O_PATH | os.O_CLOEXEC
 
 
-
 class Reader:
-    """Reads /proc, remembering what it could not read."""
+    """Reads /proc, remembering what it could not read, and which processes
+    exited while it read them."""
 
     def __init__(self, proc="/proc"):
         self.proc = proc
         self.unreadable = []
+        self.gone = set()
+
+    def _failed(self, pid, path, error):
+        # ESRCH: the process ended after its file was opened; ENOENT: its directory
+        # is gone, or (the process still there) this kernel lacks the file.
+        if error.errno == errno.ESRCH or (error.errno == errno.ENOENT and not os.path.exists(
+                "%s/%d" % (self.proc, pid))):
+            self.gone.add(pid)
+        elif error.errno != errno.ENOENT:
+            self.unreadable.append("%s (%s)" % (path, error.strerror))
 
     def read(self, pid, name, limit=1 << 16):
         """At most limit bytes of the file, or None."""
@@ -55,10 +69,8 @@ class Reader:
         try:
             with open(path, "rb") as f:
                 return f.read(limit)
-        except FileNotFoundError:
-            return None
         except OSError as error:
-            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            self._failed(pid, path, error)
             return None
 
     def text(self, pid, name):
@@ -77,10 +89,8 @@ class Reader:
                     key, colon, value = text(line).partition(":")
                     if colon and key != "Groups":
                         fields[key] = value.strip()
-        except FileNotFoundError:
-            return None
         except OSError as error:
-            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            self._failed(pid, path, error)
             return None
         return fields
 
@@ -89,7 +99,7 @@ class Reader:
         try:
             return os.listdir(path)
         except OSError as error:
-            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            self._failed(pid, path, error)
             return None
 
     def link(self, pid, name):
@@ -101,22 +111,32 @@ class Reader:
     def pids(self):
         return sorted(int(entry) for entry in os.listdir(self.proc) if entry.isdigit())
 
+    def same(self, process):
+        """Whether the process still runs (not a later one with its pid)."""
+        return _start_time(self.read(process.pid, "stat")) == process.start
+
 
 def text(data):
     """Bytes from /proc as text; a byte that is not UTF-8 shows as \\xNN."""
     return data.decode("utf-8", "backslashreplace")
 
 
+def _start_time(stat_data):
+    # The name may hold spaces and parentheses: split after the last ')'.
+    return int(stat_data.rsplit(b")", 1)[1].split()[19]) if stat_data else None
+
+
 class Process:
     def __init__(self, reader, pid, cmdline_bytes=MEMBER_CMDLINE_BYTES):
         self.fields = reader.status(pid)
-        if self.fields is None:
-            raise LookupError(pid)
+        self.start = _start_time(reader.read(pid, "stat"))
+        raw = reader.read(pid, "cmdline", cmdline_bytes)
+        if self.fields is None or self.start is None or raw is None:
+            raise LookupError(pid)  # not there, or exited while it was read
         self.pid = pid
         self.ppid = int(self.fields.get("PPid", "0"))
         self.state = self.fields.get("State", "?")[:1]
         self.name = self.fields.get("Name", "?")
-        raw = reader.read(pid, "cmdline", cmdline_bytes) or b""
         # Each argument ends with a NUL; a command line cut at the size read is marked.
         self.raw_argv = raw.split(b"\0")
         if self.raw_argv[-1] == b"":
@@ -146,18 +166,14 @@ def identify_init(reader, process):
         return None, []
     name = KNOWN_INITS.get(os.path.basename(argv[0]))
     start = 1
-    if name is None and os.path.basename(argv[0]).startswith("python"):
+    if name is None and _is_python(reader, process):
+        # initapp is a Python running its archive; any other program is not initapp,
+        # whatever file its argv[0] names (a name found on PATH is no path at all).
         script = _script(argv)
         found = False if script is None else \
             _is_initapp_archive(reader, process.pid, process.raw_argv[script])
         if found:
             name, start = "initapp", script + 1
-        elif found is None:
-            return UNKNOWN_INIT, []
-    elif name is None and len(argv) > 0:
-        found = _is_initapp_archive(reader, process.pid, process.raw_argv[0])
-        if found:
-            name = "initapp"
         elif found is None:
             return UNKNOWN_INIT, []
     if name is None:
@@ -169,6 +185,12 @@ def identify_init(reader, process):
             if text(item).startswith(CONFIG_VARIABLE_PREFIXES):
                 options.append(text(item))
     return name, options
+
+
+def _is_python(reader, process):
+    """By its argv[0], or (renamed: exec -a) by its executable when that may be read."""
+    return any(os.path.basename(path).startswith("python")
+               for path in (process.argv[0], reader.link(process.pid, "exe") or ""))
 
 
 def _script(argv):
@@ -373,9 +395,9 @@ def namespace_members(reader, target):
     members = {}
     for pid in reader.pids():
         try:
-            process = Process(reader, pid)
+            process = target if pid == target.pid else Process(reader, pid)
         except LookupError:
-            continue
+            continue  # exited since the listing, or while it was read
         members[pid] = process
     if target.namespace and any(p.namespace for p in members.values() if p.pid != target.pid):
         return {pid: p for pid, p in members.items() if p.namespace == target.namespace}
@@ -419,6 +441,10 @@ def tree_lines(members, root):
 
 # -- the report ------------------------------------------------------------------------
 
+class Exited(LookupError):
+    """The process ended while it was inspected: what was read is not one moment."""
+
+
 def examine(pid, reader):
     target = Process(reader, pid, TARGET_CMDLINE_BYTES)
     pid1 = target.nspid[-1] == "1"
@@ -447,20 +473,20 @@ def examine(pid, reader):
     zombies = [{"pid": p.pid, "ppid": p.ppid, "command": p.command,
                 "parent_command": members[p.ppid].command if p.ppid in members else None}
                for p in members.values() if p.state == "Z"]
-    oldest = min(children, key=lambda p: _start_time(reader, p.pid), default=None)
-    orphans = [{"pid": p.pid, "command": p.command} for p in children
-               if pid1 and oldest is not None and p.pid != oldest.pid]
+    # Re-parented: the children a PID 1 did not start itself. Known only of an init
+    # that starts a known number of children (the oldest ones); None otherwise.
+    started = CHILDREN_STARTED.get(init) if pid1 else None
+    orphans = None if started is None else [
+        {"pid": p.pid, "command": p.command}
+        for p in sorted(children, key=lambda p: (p.start, p.pid))[started:]]
     report["namespace"] = {"processes": len(members), "zombies": zombies, "orphans": orphans,
                            "tree": tree_lines(members, target)}
     report["cgroup"] = cgroup.report(pid)
     report["verdict"] = verdict(report, target)
     report["unreadable"] = sorted(set(reader.unreadable))
+    if pid in reader.gone or not reader.same(target):
+        raise Exited(pid)
     return report
-
-
-def _start_time(reader, pid):
-    stat = reader.read(pid, "stat")
-    return int(stat.rsplit(b")", 1)[1].split()[19]) if stat else 0
 
 
 def verdict(report, target):
@@ -481,12 +507,16 @@ def verdict(report, target):
                         "shell and its children may be killed mid-cleanup" % report["pid"])
         advice.append("end the entrypoint script with `exec \"$@\"` (or `exec app`), and use "
                       "the exec form of ENTRYPOINT/CMD (a JSON array)")
-    reaping_parents = {z["ppid"] for z in report["namespace"]["zombies"]}
+    zombies = report["namespace"]["zombies"]
+    reaping_parents = {z["ppid"] for z in zombies}
     if reaping_parents:
-        names = ", ".join("%d (%s)" % (z["ppid"], z["parent_command"] or "?")
-                          for z in report["namespace"]["zombies"])
+        # Each parent once, with how many of the zombies are its.
+        names = ", ".join("%d of %d (%s)" % (sum(z["ppid"] == ppid for z in zombies), ppid,
+                                             next(z["parent_command"] for z in zombies
+                                                  if z["ppid"] == ppid) or "?")
+                          for ppid in sorted(reaping_parents))
         problems.append("%d zombie(s), not reaped by their parent(s): %s"
-                        % (len(report["namespace"]["zombies"]), names))
+                        % (len(zombies), names))
         if target.pid in reaping_parents and init is None:
             advice.append("PID 1 does not reap orphans: run under an init that does")
     if pid1 and init == "tini" and not any(o in ("-g",) or o.startswith("TINI_KILL_PROCESS_GROUP")
@@ -534,8 +564,8 @@ def render(report):
     for zombie in ns["zombies"]:
         add("  zombie %d, parent %d (%s): %s" % (zombie["pid"], zombie["ppid"],
                                                  zombie["parent_command"], zombie["command"]))
-    for orphan in ns["orphans"]:
-        add("  re-parented to PID 1 (not its first child): %d %s" % (orphan["pid"], orphan["command"]))
+    for orphan in ns["orphans"] or ():
+        add("  re-parented to PID 1 (not started by it): %d %s" % (orphan["pid"], orphan["command"]))
     memory = report["cgroup"]
     if memory is None:
         add("cgroup: no memory cgroup found")
@@ -564,8 +594,14 @@ def render(report):
 USAGE = "usage: init.pyz inspect [--json] [PID]   (PID defaults to 1)\n"
 
 
+def usage_error(words):
+    sys.stderr.write("[initapp] error: inspect: %s\n" % words)
+    sys.stderr.flush()  # block-buffered on a pipe before Python 3.9; the archive ends with _exit
+    return EXIT_USAGE
+
+
 def main(argv):
-    as_json, pid = False, 1
+    as_json, pids = False, []
     for word in argv:
         if word == "--json":
             as_json = True
@@ -573,15 +609,18 @@ def main(argv):
             sys.stdout.write(USAGE)
             return 0
         elif word.isascii() and word.isdigit() and int(word) > 0:
-            pid = int(word)
+            pids.append(int(word))
         else:
-            sys.stderr.write("[initapp] error: inspect: not a pid or option: %r\n" % word)
-            return EXIT_USAGE
+            return usage_error("not a pid or option: %r" % word)
+    if len(pids) > 1:
+        return usage_error("one pid at a time, not %d: %s" % (len(pids), " ".join(map(str, pids))))
+    pid = pids[0] if pids else 1
     try:
         report = examine(pid, Reader())
+    except Exited:
+        return usage_error("process %d exited while it was inspected" % pid)
     except LookupError:
-        sys.stderr.write("[initapp] error: inspect: no process %d is visible in /proc\n" % pid)
-        return EXIT_USAGE
+        return usage_error("no process %d is visible in /proc" % pid)
     if as_json:
         import json
 

@@ -1,16 +1,21 @@
 """init.pyz inspect: what it says about real PID 1s in their own namespaces."""
 
+import ctypes
 import json
 import os
 import resource
+import select
 import shutil
 import signal
+import struct
 import subprocess
+import threading
 import time
 import zipfile
 
 import pytest
 
+from initapp import inspect as inspect_module
 from support import CLEAN_ENV, PYTHON, Init, alive, children, state, wait_file, wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -112,7 +117,10 @@ def test_zombies_of_a_pid1_that_does_not_reap(init_pyz, namespace):
     zombies = data["namespace"]["zombies"]
     assert len(zombies) == 3
     assert all(z["ppid"] == ns.pid and z["parent_command"].startswith(PYTHON) for z in zombies)
-    assert any("3 zombie(s)" in problem for problem in data["verdict"]["problems"])
+    # The parent is named once, with its count.
+    problem, = [p for p in data["verdict"]["problems"] if "zombie" in p]
+    assert problem == "3 zombie(s), not reaped by their parent(s): 3 of %d (%s -c %s)" % (
+        ns.pid, PYTHON, ZOMBIE_MAKER)
     assert any("does not reap" in advice for advice in data["verdict"]["advice"])
 
 
@@ -218,12 +226,19 @@ def test_initapp_started_by_a_relative_path(init_pyz, start, tmp_path):
     assert data["verdict"]["ok"] is True
 
 
-@pytest.mark.parametrize("args", [["nope"], ["0"], ["99999999"]])
+@pytest.mark.parametrize("args", [["nope"], ["0"], ["99999999"], ["1", "self"]])
 def test_bad_target(init_pyz, args):
+    # "self": this test's own pid, one that exists: a second pid is refused, not
+    # inspected instead of the first.
+    args = [str(os.getpid()) if word == "self" else word for word in args]
     result = inspect(init_pyz, *args)
     assert result.returncode == 2
     assert result.stderr.startswith("[initapp] error: inspect: ")
     assert len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""
+    if len(args) > 1:
+        assert result.stderr == "[initapp] error: inspect: one pid at a time, not 2: %s\n" % (
+            " ".join(args))
 
 
 def test_unreadable_files_are_listed(init_pyz, namespace):
@@ -269,7 +284,7 @@ def test_processes_re_parented_to_pid1(init_pyz, namespace):
     assert data["namespace"]["orphans"] == [{"pid": orphan, "command": "%s -c %s" % (
         PYTHON, ORPHAN_MAKER)}]
     text = inspect(init_pyz, str(ns.pid)).stdout
-    assert "  re-parented to PID 1 (not its first child): %d %s -c" % (orphan, PYTHON) in text
+    assert "  re-parented to PID 1 (not started by it): %d %s -c" % (orphan, PYTHON) in text
 
 
 def test_double_dash_inspect_runs_a_program_named_inspect(init_pyz, tmp_path):
@@ -304,6 +319,32 @@ def test_the_tree_lists_each_process_once_when_not_pid1(init_pyz, start):
     pids = [line["pid"] for line in tree]
     assert len(pids) == len(set(pids))
     assert ns.pid in pids and children(ns.pid)[0] in pids
+
+
+def test_children_a_pid1_started_itself_are_not_called_re_parented(init_pyz, namespace, tmp_path):
+    # Whether a child of a PID 1 that is no init was started by it or re-parented to
+    # it cannot be read from /proc: inspect does not guess (orphans is null).
+    code = ("import subprocess, sys, time\n"
+            "kids = [subprocess.Popen(['sleep', '30']) for _ in range(2)]\n"
+            "open(sys.argv[1], 'w').close()\n"
+            "time.sleep(30)\n")
+    ns = namespace(PYTHON, "-c", code, str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+    data = report(init_pyz, ns.pid)
+    assert len([line for line in data["namespace"]["tree"] if line["ppid"] == ns.pid]) == 2
+    assert data["namespace"]["orphans"] is None
+    assert "re-parented" not in inspect(init_pyz, str(ns.pid)).stdout
+
+
+def test_a_pid1_that_is_not_python_is_not_looked_up_as_a_file(init_pyz, namespace):
+    # `sleep` was found on PATH: no file of its working directory is the program,
+    # and a program that is not Python is no initapp, readable or not.
+    ns = namespace("sleep", "30")
+    wait_for(lambda: state(ns.pid) == "S", what="sleep running")
+    data = report(init_pyz, ns.pid, as_user=4242)
+    assert data["init"] is None
+    assert not any("Python" in words for words in data["verdict"]["unknown"])
+    assert [path for path in data["unreadable"] if "/cwd/" in path or "/root/" in path] == []
 
 
 # -- what a container names cannot hang inspect or lead it outside the container ----
@@ -400,6 +441,92 @@ def test_links_resolve_inside_the_process_root(init_pyz, namespace, tmp_path, li
     wait_file(root / "ready")
     data = report(init_pyz, ns.pid, timeout=10)
     assert (data["init"] or {}).get("name") == found
+
+
+class OpenGate:
+    """Holds every open of one file for reading until the test has acted: the
+    kernel's fanotify permission events stop the opener at a known point."""
+
+    def __init__(self, path, action):
+        libc = ctypes.CDLL(None, use_errno=True)
+        # FAN_CLASS_CONTENT | FAN_CLOEXEC; FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD
+        self.fd = libc.fanotify_init(0x08 | 0x01, os.O_RDONLY)
+        if self.fd < 0 or libc.fanotify_mark(self.fd, 0x01, 0x10000, -100,
+                                             str(path).encode()) < 0:
+            raise OSError(ctypes.get_errno(), "fanotify: " + os.strerror(ctypes.get_errno()))
+        self.action, self.opened, self.done = action, 0, threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.done.is_set():
+            if not select.select([self.fd], [], [], 0.05)[0]:
+                continue
+            data = os.read(self.fd, 4096)
+            for offset in range(0, len(data), 24):
+                fd = struct.unpack_from("IBBHQii", data, offset)[5]
+                try:
+                    if not self.opened:
+                        self.action()
+                    self.opened += 1
+                finally:
+                    os.write(self.fd, struct.pack("iI", fd, 0x01))  # FAN_ALLOW
+                    os.close(fd)
+
+    def close(self):
+        self.done.set()
+        self.thread.join(timeout=10)
+        os.close(self.fd)  # lets any open still held go on
+
+
+BLOCK_TERM_AND_WAIT = """
+import os, signal, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+open(sys.argv[1], "w").close()
+time.sleep(60)
+"""
+
+
+def test_a_target_that_exits_while_inspected_is_said_to_have_exited(init_pyz, namespace,
+                                                                   tmp_path):
+    # The target ends (and is reaped) while inspect reads the file its Python runs:
+    # every later read of its /proc fails with ENOENT. Not "could not read", nor a
+    # report mixing the living and the dead: it exited, a pid inspect cannot see.
+    script = tmp_path / "script.py"
+    script.write_text(BLOCK_TERM_AND_WAIT)
+    ns = namespace(PYTHON, str(script), str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+
+    def end_target():
+        os.kill(ns.pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists("/proc/%d" % ns.pid), what="the target reaped")
+
+    gate = OpenGate(script, end_target)
+    try:
+        result = inspect(init_pyz, str(ns.pid), timeout=10)
+    finally:
+        gate.close()
+    assert gate.opened == 1
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout
+    assert result.stderr == "[initapp] error: inspect: process %d exited while it was " \
+                            "inspected\n" % ns.pid
+
+
+def test_a_process_that_exits_is_gone_not_unreadable():
+    # A member of the namespace that ends between the listing and its reads.
+    sleeper = subprocess.Popen(["sleep", "30"])
+    reader = inspect_module.Reader()
+    try:
+        process = inspect_module.Process(reader, sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert reader.listdir(sleeper.pid, "fd") is None
+    assert reader.read(sleeper.pid, "environ") is None
+    with pytest.raises(LookupError):
+        inspect_module.Process(reader, sleeper.pid)
+    assert reader.unreadable == []
+    assert reader.gone == {sleeper.pid} and not reader.same(process)
 
 
 LONG_ARGS = ["%s" % letter * 100000 for letter in "abc"]  # 300 kB, each under 128 KiB
