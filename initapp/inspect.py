@@ -2,11 +2,17 @@
 
 Why does the container take 10 s to stop? Where do the <defunct> processes come
 from? The answers sit in /proc, in bitmasks few people read. This reads them (and
-nothing else: it changes nothing, needs no root for processes the user may see,
-and says what it could not read, and what it therefore cannot tell). /proc is read
-as bytes: names need not be UTF-8. It is not on the init's start path."""
+changes nothing, needs no root for processes the user may see, and says what it
+could not read, and what it therefore cannot tell). Besides /proc it reads only
+the memory cgroup's files and, for a Python, the file it runs, to tell whether
+that is initapp: found inside the process's own root, a regular file, and
+bounded. inspect often runs as root on the host, and the container's processes
+choose their command lines. /proc is read as bytes: names need not be UTF-8. It
+is not on the init's start path."""
 
+import errno
 import os
+import stat
 import sys
 
 from initapp import cgroup, signals
@@ -20,40 +26,80 @@ KNOWN_INITS = {"tini": "tini", "tini-static": "tini", "docker-init": "tini",
                "my_init": "my_init", "s6-svscan": "s6-overlay", "pid1": "pid1",
                "pause": "pause (Kubernetes)", "systemd": "systemd", "init.pyz": "initapp"}
 UNKNOWN_INIT = "unknown"  # a Python runs a file inspect may not read
+# How many children each init starts itself: any other child of theirs was
+# re-parented to it. Of any other PID 1 (a shell, a supervisor) this cannot be told.
+CHILDREN_STARTED = {"initapp": 1, "tini": 1, "dumb-init": 1, "catatonit": 1,
+                    "pause (Kubernetes)": 0}
 CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
 EXIT_PROBLEMS = 1
 EXIT_UNKNOWN = 3  # no problem found, but what decides it could not be read
+# What a process controls is read in bounded amounts: the file a Python runs only
+# when a regular file this small (init.pyz is about 1 MB), its command line and
+# environment up to these sizes (a namespace of many processes with long command
+# lines costs them little, forked, and must not make inspect unbounded).
+ARCHIVE_MAX_BYTES = 16 << 20
+TARGET_CMDLINE_BYTES = 256 << 10
+MEMBER_CMDLINE_BYTES = 4 << 10
+ENVIRON_BYTES = 1 << 20
+MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP)
+O_PATH = os.O_PATH | os.O_CLOEXEC
 
 
 class Reader:
-    """Reads /proc, remembering what it could not read."""
+    """Reads /proc, remembering what it could not read, and which processes
+    exited while it read them."""
 
     def __init__(self, proc="/proc"):
         self.proc = proc
         self.unreadable = []
+        self.gone = set()
 
-    def read(self, pid, name):
-        """The file's bytes, or None."""
+    def _failed(self, pid, path, error):
+        # ESRCH: the process ended after its file was opened; ENOENT: its directory
+        # is gone, or (the process still there) this kernel lacks the file.
+        if error.errno == errno.ESRCH or (error.errno == errno.ENOENT and not os.path.exists(
+                "%s/%d" % (self.proc, pid))):
+            self.gone.add(pid)
+        elif error.errno != errno.ENOENT:
+            self.unreadable.append("%s (%s)" % (path, error.strerror))
+
+    def read(self, pid, name, limit=1 << 16):
+        """At most limit bytes of the file, or None."""
         path = "%s/%d/%s" % (self.proc, pid, name)
         try:
             with open(path, "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+                return f.read(limit)
         except OSError as error:
-            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            self._failed(pid, path, error)
             return None
 
     def text(self, pid, name):
         data = self.read(pid, name)
         return None if data is None else text(data)
 
+    def status(self, pid):
+        """The fields of /proc/PID/status, or None. Read a line at a time, its Groups
+        line left out: with 65536 supplementary groups (a process that may set them
+        can) it is the only long one, and a namespace of such processes is cheap."""
+        path = "%s/%d/status" % (self.proc, pid)
+        fields = {}
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    key, colon, value = text(line).partition(":")
+                    if colon and key != "Groups":
+                        fields[key] = value.strip()
+        except OSError as error:
+            self._failed(pid, path, error)
+            return None
+        return fields
+
     def listdir(self, pid, name):
         path = "%s/%d/%s" % (self.proc, pid, name)
         try:
             return os.listdir(path)
         except OSError as error:
-            self.unreadable.append("%s (%s)" % (path, error.strerror))
+            self._failed(pid, path, error)
             return None
 
     def link(self, pid, name):
@@ -65,25 +111,39 @@ class Reader:
     def pids(self):
         return sorted(int(entry) for entry in os.listdir(self.proc) if entry.isdigit())
 
+    def same(self, process):
+        """Whether the process still runs (not a later one with its pid)."""
+        return _start_time(self.read(process.pid, "stat")) == process.start
+
 
 def text(data):
     """Bytes from /proc as text; a byte that is not UTF-8 shows as \\xNN."""
     return data.decode("utf-8", "backslashreplace")
 
 
+def _start_time(stat_data):
+    # The name may hold spaces and parentheses: split after the last ')'.
+    return int(stat_data.rsplit(b")", 1)[1].split()[19]) if stat_data else None
+
+
 class Process:
-    def __init__(self, reader, pid):
-        status = reader.text(pid, "status")
-        if status is None:
-            raise LookupError(pid)
+    def __init__(self, reader, pid, cmdline_bytes=MEMBER_CMDLINE_BYTES):
+        self.fields = reader.status(pid)
+        self.start = _start_time(reader.read(pid, "stat"))
+        raw = reader.read(pid, "cmdline", cmdline_bytes)
+        if self.fields is None or self.start is None or raw is None:
+            raise LookupError(pid)  # not there, or exited while it was read
         self.pid = pid
-        self.fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        self.fields = {key: value.strip() for key, value in self.fields.items()}
         self.ppid = int(self.fields.get("PPid", "0"))
         self.state = self.fields.get("State", "?")[:1]
         self.name = self.fields.get("Name", "?")
-        raw = reader.read(pid, "cmdline") or b""
-        self.argv = [text(part) for part in raw.split(b"\0")[:-1]]
+        # Each argument ends with a NUL; a command line cut at the size read is marked.
+        self.raw_argv = raw.split(b"\0")
+        if self.raw_argv[-1] == b"":
+            self.raw_argv.pop()
+        if len(raw) >= cmdline_bytes and self.raw_argv:
+            self.raw_argv[-1] += b"..."
+        self.argv = [text(part) for part in self.raw_argv]
         self.nspid = self.fields.get("NSpid", str(pid)).split()
         self.namespace = reader.link(pid, "ns/pid")
 
@@ -106,23 +166,20 @@ def identify_init(reader, process):
         return None, []
     name = KNOWN_INITS.get(os.path.basename(argv[0]))
     start = 1
-    if name is None and os.path.basename(argv[0]).startswith("python"):
+    if name is None and _is_python(reader, process):
+        # initapp is a Python running its archive; any other program is not initapp,
+        # whatever file its argv[0] names (a name found on PATH is no path at all).
         script = _script(argv)
-        found = _is_initapp_archive(reader, process.pid, script) if script else False
+        found = False if script is None else \
+            _is_initapp_archive(reader, process.pid, process.raw_argv[script])
         if found:
-            name, start = "initapp", argv.index(script) + 1
-        elif found is None:
-            return UNKNOWN_INIT, []
-    elif name is None and len(argv) > 0:
-        found = _is_initapp_archive(reader, process.pid, argv[0])
-        if found:
-            name = "initapp"
+            name, start = "initapp", script + 1
         elif found is None:
             return UNKNOWN_INIT, []
     if name is None:
         return None, []
     options = _options(name, argv[start:])
-    environ = reader.read(process.pid, "environ")
+    environ = reader.read(process.pid, "environ", ENVIRON_BYTES)
     if environ:
         for item in environ.split(b"\0"):
             if text(item).startswith(CONFIG_VARIABLE_PREFIXES):
@@ -130,17 +187,23 @@ def identify_init(reader, process):
     return name, options
 
 
+def _is_python(reader, process):
+    """By its argv[0], or (renamed: exec -a) by its executable when that may be read."""
+    return any(os.path.basename(path).startswith("python")
+               for path in (process.argv[0], reader.link(process.pid, "exe") or ""))
+
+
 def _script(argv):
-    """The file a Python command line runs: the first word that is not an option
-    (nor the value of -X, -W or --check-hash-based-pycs)."""
-    words = iter(argv[1:])
-    for word in words:
+    """The index of the file a Python command line runs: the first word that is not
+    an option (nor the value of -X, -W or --check-hash-based-pycs); None for none."""
+    words = iter(enumerate(argv[1:], 1))
+    for index, word in words:
         if word in ("-X", "-W", "--check-hash-based-pycs"):
             next(words, None)
         elif word in ("-c", "-m"):
             return None
         elif not word.startswith("-"):
-            return word
+            return index
     return None
 
 
@@ -164,33 +227,113 @@ def _options(name, words):
 
 
 def _is_initapp_archive(reader, pid, path):
-    if os.path.basename(path) == "init.pyz":
+    """True, False, or None when the file cannot be read. path: bytes, as the
+    process's command line names it."""
+    if os.path.basename(path) == b"init.pyz":
         return True
-    if path.startswith("/"):
-        return _holds_initapp(reader, "%s/%d/root%s" % (reader.proc, pid, path))
-    # A relative path: initapp has changed to / since, and keeps a descriptor of its
-    # archive (O_PATH) for this.
-    found = _holds_initapp(reader, "%s/%d/cwd/%s" % (reader.proc, pid, path))
-    if found is not False:
+    shown = "%s/%d/%s/%s" % (reader.proc, pid, "root" if path.startswith(b"/") else "cwd",
+                             text(path.lstrip(b"/")))
+    found = _holds_initapp(reader, shown, lambda: _open_inside(reader, pid, path))
+    if found is not False or path.startswith(b"/"):
         return found
-    suffix = "/" + os.path.normpath(path)
+    # A relative path: initapp has changed to / since, and keeps a descriptor of its
+    # archive (O_PATH) for this. The descriptor is the process's own open file, not
+    # a name it gives: the kernel's link to it is followed.
+    suffix = "/" + os.path.normpath(text(path))
     for fd in reader.listdir(pid, "fd") or ():
         if (reader.link(pid, "fd/" + fd) or "").endswith(suffix):
-            return _holds_initapp(reader, "%s/%d/fd/%s" % (reader.proc, pid, fd))
+            fd_path = "%s/%d/fd/%s" % (reader.proc, pid, fd)
+            return _holds_initapp(reader, fd_path, lambda: os.open(fd_path, O_PATH))
     return False
 
 
-def _holds_initapp(reader, path):
-    """True or False; None when the file cannot be read (another user's root)."""
+def _open_inside(reader, pid, path):
+    """An O_PATH descriptor of path (bytes) as the process resolves it: from its
+    root (/proc/PID/root) or its working directory, one name at a time, neither
+    following a symbolic link nor stepping up with ".." through the kernel, which
+    would resolve both from inspect's own root (the host's), not the process's.
+    A link is read and resolved here, inside the process's root; ".." stops at
+    that root. Only O_PATH descriptors are opened: no device is opened, no FIFO
+    waited on. Raises OSError."""
+    root = os.open("%s/%d/root" % (reader.proc, pid), O_PATH | os.O_DIRECTORY)
+    stack = []  # the directories walked down through, the last the current one
+    try:
+        top = os.fstat(root)
+        if path.startswith(b"/"):
+            stack.append(os.dup(root))
+        else:
+            stack.append(os.open("%s/%d/cwd" % (reader.proc, pid), O_PATH | os.O_DIRECTORY))
+        names, links = path.split(b"/"), 0
+        while names:
+            name = names.pop(0)
+            if name in (b"", b"."):
+                continue
+            if name == b"..":
+                if len(stack) > 1:
+                    os.close(stack.pop())
+                elif not os.path.samestat(os.fstat(stack[0]), top):
+                    # Above the working directory it was started from (relative
+                    # paths): its parent, up to the root at most.
+                    parent = os.open(b"..", O_PATH | os.O_DIRECTORY, dir_fd=stack[0])
+                    os.close(stack[0])
+                    stack[0] = parent
+                continue
+            fd = os.open(name, O_PATH | os.O_NOFOLLOW, dir_fd=stack[-1])
+            stack.append(fd)
+            if not stat.S_ISLNK(os.fstat(fd).st_mode):
+                continue
+            stack.pop()
+            try:
+                link = os.readlink(b"", dir_fd=fd)  # this very link, not the name again
+            finally:
+                os.close(fd)
+            links += 1
+            if links > MAX_SYMLINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+            if link.startswith(b"/"):
+                while stack:
+                    os.close(stack.pop())
+                stack.append(os.dup(root))
+            names[:0] = link.split(b"/")
+        return stack.pop()
+    finally:
+        for fd in stack + [root]:
+            os.close(fd)
+
+
+def _holds_initapp(reader, path, opener):
+    """True or False; None when the file cannot be read (another user's root).
+    opener returns an O_PATH descriptor of the file, shown as path. Only a regular
+    file of at most ARCHIVE_MAX_BYTES is read, never more of it than that."""
+    import io
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            return "site-packages/initapp/main.py" in archive.namelist()
+        fd = opener()
+        try:
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode) or found.st_size > ARCHIVE_MAX_BYTES:
+                return False
+            # Opened again for reading through inspect's own link to it: the same
+            # file, whatever the name now leads to.
+            with open(os.open("%s/self/fd/%d" % (reader.proc, fd), os.O_RDONLY | os.O_NONBLOCK
+                              | os.O_NOCTTY | os.O_CLOEXEC), "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    return False
+                data = f.read(ARCHIVE_MAX_BYTES + 1)
+        finally:
+            os.close(fd)
     except PermissionError as error:
         reader.unreadable.append("%s (%s)" % (path, error.strerror))
         return None
-    except (OSError, zipfile.BadZipFile):
+    except OSError:
+        return False
+    if len(data) > ARCHIVE_MAX_BYTES:  # grew since
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "site-packages/initapp/main.py" in archive.namelist()
+    except Exception:  # whatever the process wrote there, it is not our archive
         return False
 
 
@@ -252,9 +395,9 @@ def namespace_members(reader, target):
     members = {}
     for pid in reader.pids():
         try:
-            process = Process(reader, pid)
+            process = target if pid == target.pid else Process(reader, pid)
         except LookupError:
-            continue
+            continue  # exited since the listing, or while it was read
         members[pid] = process
     if target.namespace and any(p.namespace for p in members.values() if p.pid != target.pid):
         return {pid: p for pid, p in members.items() if p.namespace == target.namespace}
@@ -298,8 +441,12 @@ def tree_lines(members, root):
 
 # -- the report ------------------------------------------------------------------------
 
+class Exited(LookupError):
+    """The process ended while it was inspected: what was read is not one moment."""
+
+
 def examine(pid, reader):
-    target = Process(reader, pid)
+    target = Process(reader, pid, TARGET_CMDLINE_BYTES)
     pid1 = target.nspid[-1] == "1"
     init, options = identify_init(reader, target)
     synchronous = waits_synchronously(reader, target)
@@ -326,20 +473,20 @@ def examine(pid, reader):
     zombies = [{"pid": p.pid, "ppid": p.ppid, "command": p.command,
                 "parent_command": members[p.ppid].command if p.ppid in members else None}
                for p in members.values() if p.state == "Z"]
-    oldest = min(children, key=lambda p: _start_time(reader, p.pid), default=None)
-    orphans = [{"pid": p.pid, "command": p.command} for p in children
-               if pid1 and oldest is not None and p.pid != oldest.pid]
+    # Re-parented: the children a PID 1 did not start itself. Known only of an init
+    # that starts a known number of children (the oldest ones); None otherwise.
+    started = CHILDREN_STARTED.get(init) if pid1 else None
+    orphans = None if started is None else [
+        {"pid": p.pid, "command": p.command}
+        for p in sorted(children, key=lambda p: (p.start, p.pid))[started:]]
     report["namespace"] = {"processes": len(members), "zombies": zombies, "orphans": orphans,
                            "tree": tree_lines(members, target)}
     report["cgroup"] = cgroup.report(pid)
     report["verdict"] = verdict(report, target)
     report["unreadable"] = sorted(set(reader.unreadable))
+    if pid in reader.gone or not reader.same(target):
+        raise Exited(pid)
     return report
-
-
-def _start_time(reader, pid):
-    stat = reader.read(pid, "stat")
-    return int(stat.rsplit(b")", 1)[1].split()[19]) if stat else 0
 
 
 def verdict(report, target):
@@ -360,12 +507,16 @@ def verdict(report, target):
                         "shell and its children may be killed mid-cleanup" % report["pid"])
         advice.append("end the entrypoint script with `exec \"$@\"` (or `exec app`), and use "
                       "the exec form of ENTRYPOINT/CMD (a JSON array)")
-    reaping_parents = {z["ppid"] for z in report["namespace"]["zombies"]}
+    zombies = report["namespace"]["zombies"]
+    reaping_parents = {z["ppid"] for z in zombies}
     if reaping_parents:
-        names = ", ".join("%d (%s)" % (z["ppid"], z["parent_command"] or "?")
-                          for z in report["namespace"]["zombies"])
+        # Each parent once, with how many of the zombies are its.
+        names = ", ".join("%d of %d (%s)" % (sum(z["ppid"] == ppid for z in zombies), ppid,
+                                             next(z["parent_command"] for z in zombies
+                                                  if z["ppid"] == ppid) or "?")
+                          for ppid in sorted(reaping_parents))
         problems.append("%d zombie(s), not reaped by their parent(s): %s"
-                        % (len(report["namespace"]["zombies"]), names))
+                        % (len(zombies), names))
         if target.pid in reaping_parents and init is None:
             advice.append("PID 1 does not reap orphans: run under an init that does")
     if pid1 and init == "tini" and not any(o in ("-g",) or o.startswith("TINI_KILL_PROCESS_GROUP")
@@ -413,8 +564,8 @@ def render(report):
     for zombie in ns["zombies"]:
         add("  zombie %d, parent %d (%s): %s" % (zombie["pid"], zombie["ppid"],
                                                  zombie["parent_command"], zombie["command"]))
-    for orphan in ns["orphans"]:
-        add("  re-parented to PID 1 (not its first child): %d %s" % (orphan["pid"], orphan["command"]))
+    for orphan in ns["orphans"] or ():
+        add("  re-parented to PID 1 (not started by it): %d %s" % (orphan["pid"], orphan["command"]))
     memory = report["cgroup"]
     if memory is None:
         add("cgroup: no memory cgroup found")
@@ -443,8 +594,14 @@ def render(report):
 USAGE = "usage: init.pyz inspect [--json] [PID]   (PID defaults to 1)\n"
 
 
+def usage_error(words):
+    sys.stderr.write("[initapp] error: inspect: %s\n" % words)
+    sys.stderr.flush()  # block-buffered on a pipe before Python 3.9; the archive ends with _exit
+    return EXIT_USAGE
+
+
 def main(argv):
-    as_json, pid = False, 1
+    as_json, pids = False, []
     for word in argv:
         if word == "--json":
             as_json = True
@@ -452,15 +609,18 @@ def main(argv):
             sys.stdout.write(USAGE)
             return 0
         elif word.isascii() and word.isdigit() and int(word) > 0:
-            pid = int(word)
+            pids.append(int(word))
         else:
-            sys.stderr.write("[initapp] error: inspect: not a pid or option: %r\n" % word)
-            return EXIT_USAGE
+            return usage_error("not a pid or option: %r" % word)
+    if len(pids) > 1:
+        return usage_error("one pid at a time, not %d: %s" % (len(pids), " ".join(map(str, pids))))
+    pid = pids[0] if pids else 1
     try:
         report = examine(pid, Reader())
+    except Exited:
+        return usage_error("process %d exited while it was inspected" % pid)
     except LookupError:
-        sys.stderr.write("[initapp] error: inspect: no process %d is visible in /proc\n" % pid)
-        return EXIT_USAGE
+        return usage_error("no process %d is visible in /proc" % pid)
     if as_json:
         import json
 

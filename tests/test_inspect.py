@@ -1,14 +1,21 @@
 """init.pyz inspect: what it says about real PID 1s in their own namespaces."""
 
+import ctypes
 import json
 import os
+import resource
+import select
 import shutil
 import signal
+import struct
 import subprocess
+import threading
 import time
+import zipfile
 
 import pytest
 
+from initapp import inspect as inspect_module
 from support import CLEAN_ENV, PYTHON, Init, alive, children, state, wait_file, wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -29,19 +36,24 @@ def namespace(tmp_path):
         ns.close()
 
 
-def inspect(init_pyz, *args, inside=None, as_user=None):
+def inspect(init_pyz, *args, inside=None, as_user=None, timeout=30, memory=None):
+    """memory: an address-space limit for inspect (bytes), so that a read without
+    bound fails at once instead of filling the machine's memory."""
     command = [str(init_pyz), "inspect"] + list(args)
     if inside is not None:  # as `docker exec`: enter the namespace and its /proc
         command = ["nsenter", "-t", str(inside), "-p", "-m"] + command
     if as_user is not None:
         command = ["setpriv", "--reuid", str(as_user), "--regid", str(as_user),
                    "--clear-groups"] + command
-    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    limit = None if memory is None else \
+        (lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory)))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                            preexec_fn=limit)
     return result
 
 
-def report(init_pyz, pid, as_user=None):
-    result = inspect(init_pyz, "--json", str(pid), as_user=as_user)
+def report(init_pyz, pid, as_user=None, **kwargs):
+    result = inspect(init_pyz, "--json", str(pid), as_user=as_user, **kwargs)
     assert result.returncode in (0, 1, 3), result.stderr
     data = json.loads(result.stdout)
     verdict = data["verdict"]
@@ -105,7 +117,10 @@ def test_zombies_of_a_pid1_that_does_not_reap(init_pyz, namespace):
     zombies = data["namespace"]["zombies"]
     assert len(zombies) == 3
     assert all(z["ppid"] == ns.pid and z["parent_command"].startswith(PYTHON) for z in zombies)
-    assert any("3 zombie(s)" in problem for problem in data["verdict"]["problems"])
+    # The parent is named once, with its count.
+    problem, = [p for p in data["verdict"]["problems"] if "zombie" in p]
+    assert problem == "3 zombie(s), not reaped by their parent(s): 3 of %d (%s -c %s)" % (
+        ns.pid, PYTHON, ZOMBIE_MAKER)
     assert any("does not reap" in advice for advice in data["verdict"]["advice"])
 
 
@@ -211,12 +226,19 @@ def test_initapp_started_by_a_relative_path(init_pyz, start, tmp_path):
     assert data["verdict"]["ok"] is True
 
 
-@pytest.mark.parametrize("args", [["nope"], ["0"], ["99999999"]])
+@pytest.mark.parametrize("args", [["nope"], ["0"], ["99999999"], ["1", "self"]])
 def test_bad_target(init_pyz, args):
+    # "self": this test's own pid, one that exists: a second pid is refused, not
+    # inspected instead of the first.
+    args = [str(os.getpid()) if word == "self" else word for word in args]
     result = inspect(init_pyz, *args)
     assert result.returncode == 2
     assert result.stderr.startswith("[initapp] error: inspect: ")
     assert len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""
+    if len(args) > 1:
+        assert result.stderr == "[initapp] error: inspect: one pid at a time, not 2: %s\n" % (
+            " ".join(args))
 
 
 def test_unreadable_files_are_listed(init_pyz, namespace):
@@ -262,7 +284,7 @@ def test_processes_re_parented_to_pid1(init_pyz, namespace):
     assert data["namespace"]["orphans"] == [{"pid": orphan, "command": "%s -c %s" % (
         PYTHON, ORPHAN_MAKER)}]
     text = inspect(init_pyz, str(ns.pid)).stdout
-    assert "  re-parented to PID 1 (not its first child): %d %s -c" % (orphan, PYTHON) in text
+    assert "  re-parented to PID 1 (not started by it): %d %s -c" % (orphan, PYTHON) in text
 
 
 def test_double_dash_inspect_runs_a_program_named_inspect(init_pyz, tmp_path):
@@ -297,3 +319,234 @@ def test_the_tree_lists_each_process_once_when_not_pid1(init_pyz, start):
     pids = [line["pid"] for line in tree]
     assert len(pids) == len(set(pids))
     assert ns.pid in pids and children(ns.pid)[0] in pids
+
+
+def test_children_a_pid1_started_itself_are_not_called_re_parented(init_pyz, namespace, tmp_path):
+    # Whether a child of a PID 1 that is no init was started by it or re-parented to
+    # it cannot be read from /proc: inspect does not guess (orphans is null).
+    code = ("import subprocess, sys, time\n"
+            "kids = [subprocess.Popen(['sleep', '30']) for _ in range(2)]\n"
+            "open(sys.argv[1], 'w').close()\n"
+            "time.sleep(30)\n")
+    ns = namespace(PYTHON, "-c", code, str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+    data = report(init_pyz, ns.pid)
+    assert len([line for line in data["namespace"]["tree"] if line["ppid"] == ns.pid]) == 2
+    assert data["namespace"]["orphans"] is None
+    assert "re-parented" not in inspect(init_pyz, str(ns.pid)).stdout
+
+
+def test_a_pid1_that_is_not_python_is_not_looked_up_as_a_file(init_pyz, namespace):
+    # `sleep` was found on PATH: no file of its working directory is the program,
+    # and a program that is not Python is no initapp, readable or not.
+    ns = namespace("sleep", "30")
+    wait_for(lambda: state(ns.pid) == "S", what="sleep running")
+    data = report(init_pyz, ns.pid, as_user=4242)
+    assert data["init"] is None
+    assert not any("Python" in words for words in data["verdict"]["unknown"])
+    assert [path for path in data["unreadable"] if "/cwd/" in path or "/root/" in path] == []
+
+
+# -- what a container names cannot hang inspect or lead it outside the container ----
+
+def fake_archive(path, main=""):
+    """A zip application Python can run (its __main__.py is main) that inspect's
+    check takes for initapp's archive."""
+    with zipfile.ZipFile(str(path), "w") as archive:
+        archive.writestr("__main__.py", main)
+        archive.writestr("site-packages/initapp/main.py", "")
+    return path
+
+
+def test_a_fifo_named_by_argv0_does_not_hang_inspect(init_pyz, namespace, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(str(fifo))
+    ns = namespace("bash", "-c", "exec -a %s sleep 30" % fifo)
+    wait_for(lambda: open("/proc/%d/cmdline" % ns.pid, "rb").read().startswith(
+        str(fifo).encode()), what="sleep named after the FIFO")
+    data = report(init_pyz, ns.pid, timeout=10)
+    assert data["init"] is None and data["command"] == [str(fifo), "30"]
+
+
+SWAP_AND_WAIT = """
+import os, sys, time
+os.rename(sys.argv[1], sys.argv[0])  # the file its command line names is now another
+open(sys.argv[2], "w").close()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+def test_the_file_a_python_runs_is_read_only_if_regular_and_small(init_pyz, namespace, tmp_path,
+                                                                   kind):
+    # A Python whose script is now a FIFO (with a writer waiting for a reader: an
+    # open for reading, blocking or not, would let it through), /dev/zero (endless),
+    # or a 3 GiB file that ends with an archive inspect would take for initapp's.
+    script, other = tmp_path / "script.py", tmp_path / "other"
+    script.write_text(SWAP_AND_WAIT)
+    writer = None
+    if kind == "fifo":
+        os.mkfifo(str(other))
+    elif kind == "device":
+        other.symlink_to("/dev/zero")
+    else:
+        with open(str(other), "wb") as f:
+            f.seek(3 << 30)  # sparse: no disk
+            f.write(fake_archive(tmp_path / "archive").read_bytes())
+    ns = namespace(PYTHON, str(script), str(other), str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+    if kind == "fifo":
+        writer = subprocess.Popen([PYTHON, "-c", "import sys; open(sys.argv[1], 'w'); "
+                                   "open(sys.argv[2], 'w').close()", str(script),
+                                   str(tmp_path / "opened")])
+        wait_for(lambda: state(writer.pid) == "S", what="the writer waiting for a reader")
+    try:
+        data = report(init_pyz, ns.pid, timeout=10, memory=1 << 30)
+        assert data["init"] is None and data["command"][1] == str(script)
+        assert not (tmp_path / "opened").exists()  # the FIFO was never opened
+    finally:
+        if writer is not None:
+            writer.kill()
+            writer.wait()
+
+
+CHROOT_AND_WAIT = """
+import os, sys, time
+os.chroot(sys.argv[1])
+os.chdir("/")
+open("/ready", "w").close()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("link, found", [
+    ("{host}", None),                 # an absolute link to a file outside its root
+    ("{up}{host}", None),             # a relative one, up past its root
+    ("/inner/fakeinit", "initapp"),   # one that stays inside: followed as it would be
+], ids=["absolute", "dot-dot", "inside"])
+def test_links_resolve_inside_the_process_root(init_pyz, namespace, tmp_path, link, found):
+    # A Python that runs NAMED (on this machine a link to an archive inspect takes
+    # for initapp's), then changes its root: inside that root NAMED is the link
+    # under test. inspect must see what the process sees, never this machine's file.
+    host = fake_archive(tmp_path / "fakeinit", CHROOT_AND_WAIT)
+    named, root = tmp_path / "named", tmp_path / "root"
+    named.symlink_to(host)
+    inside = root / str(named).lstrip("/")
+    inside.parent.mkdir(parents=True)
+    (root / "inner").mkdir()
+    fake_archive(root / "inner" / "fakeinit")
+    # Up past the root's top, then past the root itself on this machine.
+    inside.symlink_to(link.format(host=host, up="../" * (len(named.parts) + len(root.parts))))
+    ns = namespace(PYTHON, str(named), str(root))
+    wait_file(root / "ready")
+    data = report(init_pyz, ns.pid, timeout=10)
+    assert (data["init"] or {}).get("name") == found
+
+
+class OpenGate:
+    """Holds every open of one file for reading until the test has acted: the
+    kernel's fanotify permission events stop the opener at a known point."""
+
+    def __init__(self, path, action):
+        libc = ctypes.CDLL(None, use_errno=True)
+        # FAN_CLASS_CONTENT | FAN_CLOEXEC; FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD
+        self.fd = libc.fanotify_init(0x08 | 0x01, os.O_RDONLY)
+        if self.fd < 0 or libc.fanotify_mark(self.fd, 0x01, 0x10000, -100,
+                                             str(path).encode()) < 0:
+            raise OSError(ctypes.get_errno(), "fanotify: " + os.strerror(ctypes.get_errno()))
+        self.action, self.opened, self.done = action, 0, threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.done.is_set():
+            if not select.select([self.fd], [], [], 0.05)[0]:
+                continue
+            data = os.read(self.fd, 4096)
+            for offset in range(0, len(data), 24):
+                fd = struct.unpack_from("IBBHQii", data, offset)[5]
+                try:
+                    if not self.opened:
+                        self.action()
+                    self.opened += 1
+                finally:
+                    os.write(self.fd, struct.pack("iI", fd, 0x01))  # FAN_ALLOW
+                    os.close(fd)
+
+    def close(self):
+        self.done.set()
+        self.thread.join(timeout=10)
+        os.close(self.fd)  # lets any open still held go on
+
+
+BLOCK_TERM_AND_WAIT = """
+import os, signal, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+open(sys.argv[1], "w").close()
+time.sleep(60)
+"""
+
+
+def test_a_target_that_exits_while_inspected_is_said_to_have_exited(init_pyz, namespace,
+                                                                   tmp_path):
+    # The target ends (and is reaped) while inspect reads the file its Python runs:
+    # every later read of its /proc fails with ENOENT. Not "could not read", nor a
+    # report mixing the living and the dead: it exited, a pid inspect cannot see.
+    script = tmp_path / "script.py"
+    script.write_text(BLOCK_TERM_AND_WAIT)
+    ns = namespace(PYTHON, str(script), str(tmp_path / "ready"))
+    wait_file(tmp_path / "ready")
+
+    def end_target():
+        os.kill(ns.pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists("/proc/%d" % ns.pid), what="the target reaped")
+
+    gate = OpenGate(script, end_target)
+    try:
+        result = inspect(init_pyz, str(ns.pid), timeout=10)
+    finally:
+        gate.close()
+    assert gate.opened == 1
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout
+    assert result.stderr == "[initapp] error: inspect: process %d exited while it was " \
+                            "inspected\n" % ns.pid
+
+
+def test_a_process_that_exits_is_gone_not_unreadable():
+    # A member of the namespace that ends between the listing and its reads.
+    sleeper = subprocess.Popen(["sleep", "30"])
+    reader = inspect_module.Reader()
+    try:
+        process = inspect_module.Process(reader, sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert reader.listdir(sleeper.pid, "fd") is None
+    assert reader.read(sleeper.pid, "environ") is None
+    with pytest.raises(LookupError):
+        inspect_module.Process(reader, sleeper.pid)
+    assert reader.unreadable == []
+    assert reader.gone == {sleeper.pid} and not reader.same(process)
+
+
+LONG_ARGS = ["%s" % letter * 100000 for letter in "abc"]  # 300 kB, each under 128 KiB
+
+
+def test_command_lines_are_read_in_bounded_amounts(init_pyz, namespace, tmp_path):
+    # Forked processes with long command lines cost a namespace little: inspect reads
+    # 256 KiB of the target's, 4 KiB of each other process's, and marks the cut.
+    code = ("import subprocess, sys, time\n"
+            "kid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']"
+            " + sys.argv[2:])\n"
+            "open(sys.argv[1], 'w').close()\n"
+            "time.sleep(30)\n")
+    ns = namespace(PYTHON, "-c", code, str(tmp_path / "ready"), *LONG_ARGS)
+    wait_file(tmp_path / "ready")
+    data = report(init_pyz, ns.pid)
+    command = data["command"]
+    assert command[:4] == [PYTHON, "-c", code, str(tmp_path / "ready")]
+    assert command[4:6] == LONG_ARGS[:2] and command[6].endswith("c...")
+    assert len("\0".join(command).encode()) == (256 << 10) + len("...")
+    kid, = [line for line in data["namespace"]["tree"] if line["ppid"] == ns.pid]
+    assert kid["command"].startswith(PYTHON + " -c import time") and kid["command"].endswith("a...")
+    assert len(kid["command"].encode()) == (4 << 10) + len("...")
