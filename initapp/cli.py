@@ -58,6 +58,8 @@ class Config:
         self.env = []
         self.stop_signals = set()    # empty: the default set
         self.force_on_repeat = False
+        self.pre_stop = None         # a COMMAND string run when the stop sequence begins
+        self.post_stop = None        # ... and once the tree is gone, before the exit
         self.origin = {}             # attr: the flag (as typed) or variable it came from
         self.keyed = {}              # (attr, key): (from a flag, the signal as given)
         self.error = None            # the first usage error
@@ -176,6 +178,17 @@ def assignment(text):
     name, sep, _ = text.partition("=")
     if not sep or not name:
         raise ValueError("expected NAME=VALUE, got %s" % quoted(text))
+    return text
+
+
+def command_text(text):
+    """A COMMAND string for a hook: run without a shell when made of words only."""
+    from initapp import command
+
+    try:
+        command.argv(text)
+    except ValueError as error:
+        raise ValueError("%s: %s" % (error, quoted(text))) from None
     return text
 
 
@@ -301,6 +314,14 @@ OPTIONS = (
            directory, "INITAPP_WORKDIR", "DIR"),
     Option(None, "--env", "list", "env", "set NAME=VALUE in the child's environment",
            assignment, "INITAPP_ENV", "NAME=VALUE"),
+    Option(None, "--pre-stop", "value", "pre_stop",
+           "run COMMAND when the stop sequence begins; the child gets its stop signal when "
+           "COMMAND ends, or at half the grace period", command_text, "INITAPP_PRE_STOP",
+           "COMMAND"),
+    Option(None, "--post-stop", "value", "post_stop",
+           "run COMMAND once the tree is gone, before exiting (INITAPP_EXIT_CODE and "
+           "INITAPP_EXIT_REASON set), within the deadline or the grace period",
+           command_text, "INITAPP_POST_STOP", "COMMAND"),
     Option("-s", "--subreaper", "switch", "subreaper",
            "accepted for tini: initapp always becomes a subreaper when not PID 1", switch),
 )

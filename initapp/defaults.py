@@ -116,6 +116,15 @@ MSG_OOM = "{who} was killed by the kernel's OOM killer ({limit})"
 MSG_OOM_TREE = ("{who} exited with {code} after the kernel's OOM killer killed a process of "
                 "the tree ({limit})")
 MSG_MAIN = "main child {pid} ({command})"
+MSG_HOOK_CANNOT_START = "cannot start the {hook} hook: {error}"
+MSG_HOOK_ENDED = "the {hook} hook (pid {pid}) {what}"
+MSG_HOOK_KILLED = "the {hook} hook (pid {pid}) is still running at its time limit: killed"
+MSG_HOOK_SKIPPED = "the {hook} hook is not run: {why}"
+MSG_POST_STOP_NO_TIME = "the grace period is over"
+MSG_POST_STOP_STOP = "running the post-stop hook"
+# --pre-stop: the part of the grace period the hook may take before the workload
+# gets its stop signal anyway (the rest is the workload's).
+PRE_STOP_SHARE = 0.5
 
 # Shown by --license; the same text as the LICENSE file (a test checks it).
 LICENSE = """\

@@ -74,6 +74,12 @@ class Ending:
 
     def exit_code(self, status, shutdown, success_codes):
         """The init's exit code, told in one summary event."""
+        code, why = self.outcome(status, shutdown, success_codes)
+        self.summarize(code, why, status, shutdown)
+        return code
+
+    def outcome(self, status, shutdown, success_codes):
+        """(code, why): the init's exit code and the reason in words."""
         if status is None:
             code, why = EXIT_UNREAPED, MSG_UNREAPED.format(pid=self.pid, command=self.command)
         else:
@@ -82,8 +88,7 @@ class Ending:
                 code, why = 0, why + ", a --success-code"
         if shutdown.timed_out:
             code, why = EXIT_TIMEOUT, MSG_TIMED_OUT.format(seconds=shutdown.limit, why=why)
-        self.summarize(code, why, status, shutdown)
-        return code
+        return code, why
 
     def summarize(self, code, why, status, shutdown):
         if not (log.json_format or log.enabled(log.INFO)):

@@ -4,7 +4,8 @@ other process the init answers for are gone."""
 import os
 
 from initapp import exitcode, log, signals, spawn
-from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES
+from initapp.defaults import (JOB_CONTROL_SIGNAL_NAMES, MSG_POST_STOP_NO_TIME,
+                              MSG_POST_STOP_STOP, PRE_STOP_SHARE)
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
 
@@ -24,15 +25,19 @@ class Supervisor:
         self.termed = set()        # keys (tree.key) of the processes the stop sent SIGTERM
         self.leftovers_told = False
         self.foreground = False    # the child's group got initapp's terminal (not --session)
+        self.pre_stop = None       # hooks.Hook of --pre-stop, --post-stop (when given)
+        self.post_stop = None
+        self.held = None           # (signo, sent, arrival, delayable): a stop signal held
+                                   # back while the pre-stop hook runs
 
     def run(self):
         self.reap()
-        while not self.finished():
+        while not self.finished() or self.start_post_stop():
             info = signals.wait(self.timeout())
             if info is not None:
                 self.on_event(info)
             # After every signal too: a storm of them must not postpone a step.
-            if self.delayed or self.shutdown.scheduled:
+            if self.delayed or self.shutdown.scheduled or self.hook_due() is not None:
                 self.on_timer()
         return self.exit_code()
 
@@ -45,7 +50,7 @@ class Supervisor:
     def finished(self):
         if self.shutdown.gave_up:
             return True  # what is left cannot die: waiting would never end
-        if self.status is None:
+        if self.status is None or self.post_stop is not None and self.post_stop.running:
             return False
         return self.config.single_child or not self.children_left
 
@@ -54,7 +59,69 @@ class Supervisor:
         step = self.shutdown.timeout()
         if step is not None:
             due.append(step)
+        hook = self.hook_due()
+        if hook is not None:
+            due.append(hook - self.clock())
         return min(due) if due else None
+
+    # -- hooks --------------------------------------------------------------------
+
+    def hook_due(self):
+        """When a running hook's time is up, or None."""
+        for hook in (self.pre_stop, self.post_stop):
+            if hook is not None and hook.running and hook.until is not None:
+                return hook.until
+        return None
+
+    def hold_for_pre_stop(self, signo, sent, delayable):
+        """A stop signal while --pre-stop has not run: start it and hold the signal
+        until it ends or half the grace has passed. True when held."""
+        hook = self.pre_stop
+        if hook is None or self.status is not None:
+            return False
+        if hook.running:
+            return True   # a repeat: the child gets one stop signal when the hook ends
+        if hook.pid is not None:
+            return False  # it ran already
+        if not hook.start(self.shutdown.began + self.shutdown.grace * PRE_STOP_SHARE):
+            return False
+        self.children_left = True
+        self.held = (signo, sent, self.clock(), delayable)
+        return True
+
+    def release_held(self):
+        """The pre-stop hook is done (or out of time): deliver the stop signal it held,
+        after what is left of its --delay."""
+        signo, sent, arrival, delayable = self.held
+        self.held = None
+        if self.status is not None:
+            return  # the main child is gone
+        delay = self.config.delays.get(signo, None) if delayable else None
+        if delay is not None and arrival + delay > self.clock():
+            self.delayed.setdefault((signo, sent), arrival + delay)
+            return
+        self.forward(signo, sent)
+
+    def start_post_stop(self):
+        """Once the tree is gone: run --post-stop (once), with the exit code and its
+        reason, within the stop's deadline (or the grace period, begun now). True
+        when it was started: the loop then waits for it."""
+        hook = self.post_stop
+        if hook is None or hook.pid is not None or hook.tried:
+            return False
+        hook.tried = True
+        from initapp import hooks
+
+        code, why = self.ending.outcome(self.status, self.shutdown, self.config.success_codes)
+        if self.shutdown.active and self.shutdown.deadline <= self.clock():
+            hooks.skipped(hook.name, MSG_POST_STOP_NO_TIME)
+            return False
+        self.shutdown.begin(MSG_POST_STOP_STOP)
+        if not hook.start(self.shutdown.deadline, {"INITAPP_EXIT_CODE": str(code),
+                                                   "INITAPP_EXIT_REASON": why}):
+            return False
+        self.children_left = True
+        return True
 
     def exit_code(self):
         return self.ending.exit_code(self.status, self.shutdown, self.config.success_codes)
@@ -80,10 +147,17 @@ class Supervisor:
         if self.status is not None and self.children_left and not self.leftovers_told:
             self.leftovers_told = True
             if not self.config.single_child:
-                self.shutdown.leftovers(skip=self.termed)
+                spared = self.termed
+                if self.pre_stop is not None and self.pre_stop.running:
+                    # The hook (a load balancer's deregistration) finishes in its time.
+                    spared = spared | self.tree.group(self.pre_stop.pid)
+                self.shutdown.leftovers(skip=spared)
 
     def reaped(self, pid, status):
         self.ending.reaped += 1
+        if self.pre_stop is not None or self.post_stop is not None:
+            if self.hook_reaped(pid, status):
+                return
         if pid != self.child:
             if status == exitcode.KILLED and self.shutdown.killed_at is None:
                 self.ending.other_killed(pid)  # the OOM killer's, or a kill -9
@@ -102,6 +176,15 @@ class Supervisor:
                      % ", ".join(signals.name(signo) for signo, _ in self.delayed))
             self.delayed.clear()
 
+    def hook_reaped(self, pid, status):
+        for hook in (self.pre_stop, self.post_stop):
+            if hook is not None and pid == hook.pid and hook.status is None:
+                hook.ended(status)
+                if hook is self.pre_stop and self.held is not None:
+                    self.release_held()
+                return True
+        return False
+
     # -- signals ----------------------------------------------------------------
     # One route for every signal, keyed from the first step on by its canonical
     # number, so options that meet (podman's 37 with --delay TERM, -r with -g) agree.
@@ -119,9 +202,19 @@ class Supervisor:
         if sent == 0:
             log.debug("dropping %s (rewritten to 0)" % signals.name(received))
             return  # dropped altogether: not even a stop signal starts the shutdown
-        if signo in self.config.stop_signals and not self.shutdown.stop_signal(
-                signo, self.config.force_on_repeat):
+        if self.post_stop is not None and self.post_stop.running:
+            self.post_stop.forward(sent)  # the only process left to tell
+            if signo in self.config.stop_signals:
+                # An engine's stop now: its own timeout counts from here.
+                self.shutdown.deadline = min(self.shutdown.deadline,
+                                             self.clock() + self.shutdown.grace)
+                self.post_stop.until = self.shutdown.deadline
             return
+        if signo in self.config.stop_signals:
+            if not self.shutdown.stop_signal(signo, self.config.force_on_repeat):
+                return
+            if self.pre_stop is not None and self.hold_for_pre_stop(signo, sent, True):
+                return
         delay = self.config.delays.get(signo)
         if delay is not None and self.status is None:
             self.delayed.setdefault((signo, sent), self.clock() + delay)
@@ -132,6 +225,10 @@ class Supervisor:
 
     def on_timer(self):
         now = self.clock()
+        for hook in (self.pre_stop, self.post_stop):
+            if hook is not None and hook.expire(now) and hook is self.pre_stop \
+                    and self.held is not None:
+                self.release_held()
         for (signo, sent), when in sorted(self.delayed.items(), key=lambda item: item[1]):
             if when <= now:
                 del self.delayed[signo, sent]
@@ -148,6 +245,8 @@ class Supervisor:
         if sent == 0:
             log.info("not sending %s (rewritten to 0): the grace period still holds"
                      % signals.name(signo))
+            return
+        if self.pre_stop is not None and self.hold_for_pre_stop(signo, sent, False):
             return
         self.forward(signo, sent)
 

@@ -43,7 +43,7 @@ def main(argv=None):
     close_inherited_fds()
     keep_relative_archive()
     os.chdir("/")  # do not pin the workload's directory or its mount
-    return supervise(config, child, pid1, launch.foreground and not config.session, oom)
+    return supervise(config, child, pid1, launch, oom)
 
 
 def parse_arguments(argv):
@@ -151,10 +151,24 @@ def keep_relative_archive():
             pass
 
 
-def supervise(config, child, pid1, foreground, oom):
+def supervise(config, child, pid1, launch, oom):
     tree = Tree(pid1, child, config.single_child)
     shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
     ending = Ending(child, config.command, oom, time.monotonic)
     supervisor = Supervisor(config, child, tree, shutdown, time.monotonic, ending)
-    supervisor.foreground = foreground
+    supervisor.foreground = launch.foreground and not config.session
+    if config.pre_stop is not None or config.post_stop is not None:
+        add_hooks(config, supervisor, launch)
     return supervisor.run()
+
+
+def add_hooks(config, supervisor, launch):
+    """--pre-stop and --post-stop run as initapp's user, in its environment with the
+    --env items (not --user's HOME and USER): the workload's --user is its own."""
+    from initapp.hooks import Hook
+
+    changes = dict(item.split("=", 1) for item in config.env)
+    if config.pre_stop is not None:
+        supervisor.pre_stop = Hook("pre-stop", config.pre_stop, launch.inherited, changes)
+    if config.post_stop is not None:
+        supervisor.post_stop = Hook("post-stop", config.post_stop, launch.inherited, changes)

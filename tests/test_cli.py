@@ -357,6 +357,8 @@ VALUE_SAMPLES = {
     "--stop-signal": ("QUIT", {signal.SIGQUIT}), "--rewrite": ("USR1:0", {signal.SIGUSR1: 0}),
     "--delay": ("HUP:1", {signal.SIGHUP: 1.0}), "--to-all": ("HUP", {signal.SIGHUP}),
     "--success-code": ("143", {143}),
+    "--pre-stop": ("/app/drain --all", "/app/drain --all"),
+    "--post-stop": ("/app/flush", "/app/flush"),
 }
 SWITCHES = [o for o in cli.OPTIONS if o.kind == "switch" and o.variable]
 PADDING = [" ", "\t", "\r\n", " \t\r\n "]
@@ -391,8 +393,8 @@ def test_flag_values_are_taken_as_typed(padding):
             continue
         text, value = VALUE_SAMPLES[option.long]
         assert getattr(parse(option.long, text, "x"), option.attr) == value
-        if option.long in ("--user", "--workdir"):
-            # Names: kept as typed, looked up before the start.
+        if option.long in ("--user", "--workdir", "--pre-stop", "--post-stop"):
+            # Names and command lines: kept as typed, looked up before the start.
             assert getattr(parse(option.long, padding + text, "x"), option.attr) == padding + text
             continue
         with pytest.raises(cli.UsageError, match="^%s: " % option.long):

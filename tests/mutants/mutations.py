@@ -340,9 +340,9 @@ MUTATIONS = [
       edit(SHUTDOWN, '        self.begin("received %s" % signals.name(signo))\n', "")),
     M("stop-forward-late", "stop", "a stop signal is forwarded 2 s late",
       ["test_core.py::test_stop_signal_ends_sleep_child"],
-      edit(LOOP, "        if signo in self.config.stop_signals and not self.shutdown.stop_signal(\n",
-           "        if signo in self.config.stop_signals:\n            " + LATE + "\n"
-           "        if signo in self.config.stop_signals and not self.shutdown.stop_signal(\n")),
+      edit(LOOP, "            if not self.shutdown.stop_signal(signo, self.config.force_on_repeat):\n",
+           "            " + LATE + "\n"
+           "            if not self.shutdown.stop_signal(signo, self.config.force_on_repeat):\n")),
     M("deadline-late", "stop", "the kill comes 2 s after the grace",
       ["test_shutdown.py::test_child_ignoring_sigterm_is_killed_at_the_deadline"],
       edit(SHUTDOWN, "self.deadline = self.began + self.grace", "self.deadline = self.began + self.grace + 2")),
@@ -396,8 +396,8 @@ MUTATIONS = [
       "with -g or --session, the leftovers step skips the child's whole group, not only "
       "the processes that got the stop's SIGTERM",
       ["test_shutdown.py::test_a_process_started_after_the_stop_signal_gets_sigterm"],
-      edit(LOOP, "self.shutdown.leftovers(skip=self.termed)",
-           "self.shutdown.leftovers(skip=self.termed | self.tree.group(self.child))")),
+      edit(LOOP, "                spared = self.termed\n",
+           "                spared = self.termed | self.tree.group(self.child)\n")),
     M("leftovers-skip-all", "stop",
       "after a --to-all SIGTERM, the leftovers step is skipped altogether",
       ["test_shutdown.py::test_a_process_started_after_the_stop_signal_gets_sigterm"],
@@ -601,6 +601,31 @@ MUTATIONS = [
       ["test_inspect.py::test_another_init_its_variables_and_advice"],
       edit("initapp/inspect.py", 'if init in ("tini", "dumb-init", "catatonit") and pid1:',
            'if init in ("dumb-init", "catatonit") and pid1:')),
+
+    # -- the stop hooks -------------------------------------------------------------
+    M("pre-stop-not-awaited", "option", "--pre-stop starts, but the stop signal goes on at once",
+      ["test_hooks.py::test_pre_stop_runs_first_and_the_child_gets_sigterm_when_it_ends"],
+      edit(LOOP, "        self.held = (signo, sent, self.clock(), delayable)\n        return True\n",
+           "        return False\n")),
+    M("pre-stop-unbounded", "option", "a pre-stop hook that hangs is never killed",
+      ["test_hooks.py::test_a_hanging_pre_stop_is_killed_at_half_the_grace"],
+      edit("initapp/hooks.py", "        if not self.running or self.until is None or now < self.until:",
+           "        if True:")),
+    M("pre-stop-whole-grace", "option", "--pre-stop may take the whole grace, not half",
+      ["test_hooks.py::test_a_hanging_pre_stop_is_killed_at_half_the_grace"],
+      edit("initapp/defaults.py", "PRE_STOP_SHARE = 0.5", "PRE_STOP_SHARE = 1.0")),
+    M("post-stop-no-code", "option", "--post-stop does not get INITAPP_EXIT_CODE",
+      ["test_hooks.py::test_post_stop_sees_the_exit_code_after_a_self_exit",
+       "test_hooks.py::test_post_stop_after_a_stop_and_its_failure_does_not_change_the_code"],
+      edit(LOOP, '{"INITAPP_EXIT_CODE": str(code),', '{"INITAPP_EXIT_CODES": str(code),')),
+    M("post-stop-code-wins", "option", "the post-stop hook's exit code becomes initapp's",
+      ["test_hooks.py::test_post_stop_after_a_stop_and_its_failure_does_not_change_the_code"],
+      edit(LOOP, "        if pid != self.child:\n",
+           "        if self.post_stop is not None and pid == self.post_stop.pid:\n"
+           "            self.status = status\n"
+           "        if pid != self.child:\n"),
+      edit(LOOP, "            if self.hook_reaped(pid, status):\n                return\n",
+           "            self.hook_reaped(pid, status)\n")),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
