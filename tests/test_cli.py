@@ -83,7 +83,7 @@ def test_environment_and_precedence():
 LIST_SAMPLES = {
     "INITAPP_REWRITE": ("USR1:USR2", "HUP:0"), "INITAPP_DELAY": ("TERM:5", "HUP:1.5"),
     "INITAPP_TO_ALL": ("HUP", "USR1"), "INITAPP_SUCCESS_CODES": ("143", "130"),
-    "INITAPP_STOP_SIGNALS": ("TERM", "QUIT"),
+    "INITAPP_STOP_SIGNALS": ("TERM", "QUIT"), "INITAPP_FILE_ENV": ("DB_PASSWORD", "API_KEY"),
 }
 
 
@@ -356,7 +356,8 @@ VALUE_SAMPLES = {
     "--user": ("root", "root"), "--workdir": ("/tmp", "/tmp"),
     "--stop-signal": ("QUIT", {signal.SIGQUIT}), "--rewrite": ("USR1:0", {signal.SIGUSR1: 0}),
     "--delay": ("HUP:1", {signal.SIGHUP: 1.0}), "--to-all": ("HUP", {signal.SIGHUP}),
-    "--success-code": ("143", {143}),
+    "--success-code": ("143", {143}), "--file-env": ("TOKEN", ["TOKEN"]),
+    "--pre-start": ("/docker-entrypoint.d", "/docker-entrypoint.d"),
 }
 SWITCHES = [o for o in cli.OPTIONS if o.kind == "switch" and o.variable]
 PADDING = [" ", "\t", "\r\n", " \t\r\n "]
@@ -391,7 +392,7 @@ def test_flag_values_are_taken_as_typed(padding):
             continue
         text, value = VALUE_SAMPLES[option.long]
         assert getattr(parse(option.long, text, "x"), option.attr) == value
-        if option.long in ("--user", "--workdir"):
+        if option.long in ("--user", "--workdir", "--pre-start"):
             # Names: kept as typed, looked up before the start.
             assert getattr(parse(option.long, padding + text, "x"), option.attr) == padding + text
             continue
