@@ -16,9 +16,8 @@ initapp made (no file system: a read-only root works; only a process holding
 the descriptor can open it). /proc/self is whoever opens the path, and each
 script inherits the descriptor under the same number, so the path works for the
 script and for what it starts with its descriptors (a `su` or `gosu` to another
-user included). The descriptor is open in the scripts only, never in initapp's
-other children: initapp marks it inheritable just for each script's spawn, and
-closes it before the workload starts."""
+user included). The descriptor is open in the scripts only: initapp closes it
+before the workload starts."""
 
 import errno
 import os
@@ -214,14 +213,11 @@ def run_script(script, env_file, shared, handed, config, launch, pid1, oom):
     step = spawn.Launch([os.fsdecode(script)], launch.inherited, launch.foreground,
                         launch.session, env_changes=changes, names=launch.names)
     step.rewrite_listen_pid = False   # the workload holds the sockets, not a script
-    env_file.set_inheritable(True)
     try:
         pid = spawn.spawn(step)
     except OSError as error:
         log.error(MSG_SCRIPT_FORK_FAILED.format(script=name, error=error.strerror))
         return EXIT_INTERNAL
-    finally:
-        env_file.set_inheritable(False)
     log.info(MSG_PRE_START_RUNNING.format(script=name, pid=pid), "pre_start", script=name,
              pid=pid)
     supervisor = ScriptSupervisor(config, pid, name, pid1, oom, env_file)
@@ -326,11 +322,11 @@ class EnvFile:
     """$INITAPP_ENV_FILE: a memfd, read and emptied after each script."""
 
     def __init__(self):
-        self.fd = os.memfd_create("INITAPP_ENV_FILE", os.MFD_CLOEXEC)
+        self.fd = os.memfd_create("INITAPP_ENV_FILE", 0)
+        # Inherited by the scripts (initapp starts nothing else meanwhile); closed
+        # before the workload starts.
+        os.set_inheritable(self.fd, True)
         self.path = ENV_FILE_PATH.format(fd=self.fd)
-
-    def set_inheritable(self, flag):
-        os.set_inheritable(self.fd, flag)
 
     def close(self):
         os.close(self.fd)
