@@ -44,9 +44,10 @@ from initapp.tree import Tree
 class Plan:
     """What runs before the workload, found before anything starts."""
 
-    def __init__(self, secrets, scripts):
+    def __init__(self, secrets, scripts, skipped=()):
         self.secrets = secrets    # {NAME: value, NAME_FILE: None (taken away)}
         self.scripts = scripts    # absolute paths (bytes), or None without --pre-start
+        self.skipped = skipped    # (path, why) of the directory's other entries
 
     def run_scripts(self, config, launch, pid1, oom):
         return run(self, config, launch, pid1, oom)
@@ -60,12 +61,13 @@ def plan(config):
         if found is None:
             return None
         secrets.update(found)
-    scripts = None
+    scripts, skipped = None, []
     if config.pre_start is not None:
-        scripts = find_scripts(config.pre_start, config.origin.get("pre_start", "--pre-start"))
+        scripts = find_scripts(config.pre_start, config.origin.get("pre_start", "--pre-start"),
+                               skipped)
         if scripts is None:
             return None
-    return Plan(secrets, scripts)
+    return Plan(secrets, scripts, skipped)
 
 
 # -- --file-env -------------------------------------------------------------------------
@@ -126,11 +128,12 @@ def read_bounded(path, limit):
 
 # -- --pre-start: which scripts ---------------------------------------------------------
 
-def find_scripts(path, where):
+def find_scripts(path, where, skipped):
     """The scripts, as absolute paths: PATH itself when it is an executable file;
     when it is a directory, every executable regular file in it (symbolic links
-    followed), in byte order of their names, each other entry skipped with a
-    warning. None after a one-line error."""
+    followed), in byte order of their names; each other entry goes to skipped
+    (warned about when the scripts run: a usage error found after this one is
+    still the only line). None after a one-line error."""
     full = os.path.abspath(os.fsencode(path))
     try:
         mode = os.stat(full).st_mode
@@ -153,9 +156,7 @@ def find_scripts(path, where):
         if why is None:
             scripts.append(script)
         else:
-            shown = log.clip(os.fsdecode(script))
-            log.warning(MSG_PRE_START_SKIPPED.format(path=shown, why=why), "pre_start_skipped",
-                        script=shown, reason=why)
+            skipped.append((log.clip(os.fsdecode(script)), why))
     return scripts
 
 
@@ -181,6 +182,9 @@ def run(plan, config, launch, pid1, oom):
     """Run the scripts one after another. None when every one succeeded: the
     workload's changes (launch.env_changes) then hold what they handed on, and
     no INITAPP_ENV_FILE. Otherwise initapp's exit code, the tree already gone."""
+    for shown, why in plan.skipped:
+        log.warning(MSG_PRE_START_SKIPPED.format(path=shown, why=why), "pre_start_skipped",
+                    script=shown, reason=why)
     try:
         env_file = EnvFile()
     except (AttributeError, OSError) as error:   # no memfd_create (a seccomp filter)

@@ -133,6 +133,16 @@ def test_an_empty_pre_start_is_a_usage_error(start):
     assert init.stderr() == "[initapp] error: --pre-start: empty path\n"
 
 
+def test_a_usage_error_is_the_only_line_even_with_entries_to_skip(start, tmp_path, box):
+    # The skipped entries are told when the scripts run: a usage error found
+    # afterwards (nothing started) is still one line.
+    scripts = box()
+    script(scripts, "README", "exit 9", mode=0o644)
+    init = env_start(start, "--pre-start", str(scripts), "--user", "no-such-user-here", "true")
+    assert init.wait() == 2
+    assert init.stderr() == "[initapp] error: --user: no such user: 'no-such-user-here'\n"
+
+
 # -- --pre-start: failures ------------------------------------------------------------------
 
 @BOTH
@@ -591,3 +601,4 @@ def test_the_startup_module_is_imported_only_when_used(init_pyz, tmp_path):
     assert "initapp.startup" not in imported("true")
     assert "initapp.startup" in imported("--file-env", "TOKEN", "true")
     assert "initapp.startup" in imported("--pre-start", str(tmp_path), "true")
+

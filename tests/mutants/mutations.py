@@ -288,7 +288,7 @@ MUTATIONS = [
       edit(STARTUP, "names = sorted(os.listdir(full))", "names = sorted(os.listdir(full), key=bytes.lower)")),
     M("pre-start-no-warning", "option", "--pre-start skips a file that is no script without a word",
       [LIFE + "test_scripts_run_in_byte_order_and_other_files_are_skipped_with_a_warning"],
-      edit(STARTUP, "            log.warning(MSG_PRE_START_SKIPPED", "            log.debug(MSG_PRE_START_SKIPPED")),
+      edit(STARTUP, "        log.warning(MSG_PRE_START_SKIPPED", "        log.debug(MSG_PRE_START_SKIPPED")),
     M("pre-start-env-file-leaks", "option", "--pre-start: INITAPP_ENV_FILE reaches the workload",
       [LIFE + "test_initapp_env_file_from_outside_never_reaches_the_workload"],
       edit(STARTUP, "    launch.env_changes[ENV_FILE_VARIABLE] = None\n", "")),
