@@ -486,6 +486,9 @@ def _fifo(path):
     os.mkfifo(str(path))
 
 
+NO_DAC_OVERRIDE = 'set -- setpriv --bounding-set=-dac_override,-dac_read_search "$@"'
+
+
 @pytest.mark.parametrize("case, message", [
     ("both", "TOKEN is set, and so is TOKEN_FILE='{path}': set only one"),
     ("neither", "neither TOKEN nor TOKEN_FILE is set"),
@@ -521,10 +524,9 @@ def test_file_env_errors_are_usage_errors_that_never_show_the_value(start, tmp_p
     elif case == "huge":
         path.write_bytes(SECRET * (131072 // len(SECRET) + 1))
     args = ["--log-format", log_format, "--file-env", "TOKEN", "touch", str(ran)]
-    if case == "unreadable":   # as a user who may not read it (root may read anything)
-        init = env_start(start, *args, pid1=False, preexec=_as_user(4242), extra=extra)
-    else:
-        init = env_start(start, *args, extra=extra)
+    # Unreadable: root without the capabilities that let it read any file.
+    setup = NO_DAC_OVERRIDE if case == "unreadable" else None
+    init = env_start(start, *args, extra=extra, setup=setup)
     assert init.wait(timeout=20) == 2
     assert not ran.exists()
     raw = init.stderr_path.read_bytes()
@@ -534,14 +536,6 @@ def test_file_env_errors_are_usage_errors_that_never_show_the_value(start, tmp_p
         assert raw.decode() == "[initapp] error: %s\n" % expected
     else:
         assert json.loads(raw) == {"level": "error", "event": "usage", "message": expected}
-
-
-def _as_user(uid):
-    def drop():
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    return drop
 
 
 def test_file_env_bad_name_is_a_usage_error(start):
