@@ -56,6 +56,8 @@ class Config:
         self.user = None
         self.workdir = None
         self.env = []
+        self.file_env = []           # --file-env: names whose value comes from NAME_FILE's file
+        self.pre_start = None        # --pre-start: a directory of scripts, or one executable
         self.stop_signals = set()    # empty: the default set
         self.force_on_repeat = False
         self.pre_stop = None         # a COMMAND string run when the stop sequence begins
@@ -198,6 +200,19 @@ def directory(text):
     return text
 
 
+def path(text):
+    if not text:
+        raise ValueError("empty path")
+    return text
+
+
+def variable_name(text):
+    """An environment variable's name: no "=", no space, no control character."""
+    if not text or "=" in text or any(char <= " " or char == "\x7f" for char in text):
+        raise ValueError("not a variable name: %s" % quoted(text))
+    return text
+
+
 # -- the option table ---------------------------------------------------------------
 
 class Option:
@@ -322,6 +337,12 @@ OPTIONS = (
            "run COMMAND once the tree is gone, before exiting (INITAPP_EXIT_CODE and "
            "INITAPP_EXIT_REASON set), within the deadline or the grace period",
            command_text, "INITAPP_POST_STOP", "COMMAND"),
+    Option(None, "--file-env", "list", "file_env",
+           "set NAME to the content of the file $NAME_FILE names, and remove NAME_FILE "
+           "(docker-library's file_env); repeatable", variable_name, "INITAPP_FILE_ENV", "NAME"),
+    Option(None, "--pre-start", "value", "pre_start",
+           "run PATH (an executable, or each executable file of a directory, in name order) "
+           "before COMMAND; one that fails ends the start", path, "INITAPP_PRE_START", "PATH"),
     Option("-s", "--subreaper", "switch", "subreaper",
            "accepted for tini: initapp always becomes a subreaper when not PID 1", switch),
 )

@@ -73,6 +73,8 @@ exit codes: the command's own; 128+N if it died of signal N; 127 command not
 found; 126 command not executable; 124 --timeout stopped it; 137 it could not
 be reaped after SIGKILL; 2 usage error (nothing started); 1 initapp could not
 start it (fork failed, or the child could not become --user or enter --workdir).
+A --pre-start script that fails ends initapp with its code (128+N if it died of
+signal N), and a bad line it wrote to $INITAPP_ENV_FILE with 2.
 """
 
 MSG_NOT_FOUND = "{cmd}: command not found"
@@ -98,6 +100,42 @@ MSG_BAD_PROC_PID1 = ("/proc does not belong to this PID namespace; signals to th
 MSG_BAD_USER = "{where}: {error}"
 MSG_BAD_WORKDIR = "{where}: not a directory: {dir}"
 MSG_PDEATHSIG_FAILED = "cannot set the parent death signal ({error})"
+# --file-env NAME: NAME from the file $NAME_FILE names. The largest value one
+# environment variable can hold: Linux's MAX_ARG_STRLEN, which counts NAME=, the
+# value and its NUL; a larger file is refused, so a path to an endless file
+# (/dev/zero) reads no further than this. No message ever shows a value read.
+ENV_ENTRY_BYTES = 131072
+FILE_ENV_SUFFIX = "_FILE"
+MSG_FILE_ENV_BOTH = "--file-env {name}: {name} is set, and so is {file}={path}: set only one"
+MSG_FILE_ENV_NEITHER = "--file-env {name}: neither {name} nor {file} is set"
+MSG_FILE_ENV_UNREADABLE = "--file-env {name}: cannot read {file}={path}: {error}"
+MSG_FILE_ENV_NUL = ("--file-env {name}: {file}={path} holds a NUL byte, which no environment "
+                    "variable can hold")
+MSG_FILE_ENV_TOO_BIG = ("--file-env {name}: {file}={path} holds more than the {limit} bytes one "
+                        "environment variable can hold")
+MSG_FILE_ENV_SET = "set {name} from {file}={path} ({size} bytes)"
+# --pre-start PATH: scripts run one after another before the command. Each hands
+# variables on by writing NAME=VALUE lines to the file $INITAPP_ENV_FILE names: a
+# memfd (no file system, so a read-only root works), as /proc/self/fd/N.
+ENV_FILE_VARIABLE = "INITAPP_ENV_FILE"
+ENV_FILE_PATH = "/proc/self/fd/{fd}"
+# What one script may write there; more is refused (exit 2), as the environment
+# could not hold it anyway (ARG_MAX is 2 MiB with an 8 MiB stack).
+ENV_FILE_BYTES = 1048576
+MSG_PRE_START_UNUSABLE = "{where}: {path}: {error}"
+MSG_PRE_START_BAD = "{where}: {path} is {why}: expected a directory or an executable file"
+MSG_PRE_START_SKIPPED = "--pre-start: skipping {path}: {why}"
+MSG_PRE_START_RUNNING = "running pre-start script {script} as pid {pid}"
+MSG_PRE_START_SCRIPT = "pre-start script {script} (pid {pid})"
+MSG_PRE_START_FAILED = "{why}: not starting {command}"
+MSG_PRE_START_STOPPED = "{why}: stopping, so {command} is not started"
+MSG_PRE_START_STOP_SIGNAL = "{why} after {signal}"
+MSG_PRE_START_HANDED = "pre-start script {script} hands on {names}"
+MSG_ENV_FILE_BAD = "{script}: line {line} of $INITAPP_ENV_FILE {why}"
+MSG_ENV_FILE_TOO_BIG = "{script}: $INITAPP_ENV_FILE holds more than {limit} bytes"
+MSG_ENV_FILE_FAILED = "cannot make the file for $INITAPP_ENV_FILE ({error}): no pre-start script ran"
+MSG_SCRIPT_FORK_FAILED = "cannot start pre-start script {script}: {error}"
+MSG_SCRIPT_UNREAPED = "{who} could not be reaped after SIGKILL"
 MSG_FORCED = "{signal} again (--force-on-repeat): killing {what}"
 MSG_EXIT = "exiting with {code} ({why})"
 MSG_SUMMARY_KILLED = "killed at the deadline: {processes}"

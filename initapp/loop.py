@@ -52,7 +52,12 @@ class Supervisor:
             return True  # what is left cannot die: waiting would never end
         if self.status is None or self.post_stop is not None and self.post_stop.running:
             return False
-        return self.config.single_child or not self.children_left
+        return self.config.single_child or not self.children_left or self.main_passed()
+
+    def main_passed(self):
+        """Whether the main child's end lets the start go on with the rest of the
+        tree left as it is: only a start-up step's can (startup.ScriptSupervisor)."""
+        return False
 
     def timeout(self):
         due = [when - self.clock() for when in self.delayed.values()]
@@ -144,7 +149,8 @@ class Supervisor:
             if pid == 0:
                 break
             self.reaped(pid, status)
-        if self.status is not None and self.children_left and not self.leftovers_told:
+        if self.status is not None and self.children_left and not self.leftovers_told \
+                and not self.main_passed():
             self.leftovers_told = True
             if not self.config.single_child:
                 spared = self.termed

@@ -27,7 +27,12 @@ def main(argv=None):
     # Before anything else can raise a signal: releasing the terminal for
     # --session sends SIGHUP to initapp's own group.
     inherited = signals.take_over()
-    launch = plan_launch(config, inherited)
+    before = None
+    if config.file_env or config.pre_start is not None:
+        before = plan_before(config)
+        if before is None:
+            return EXIT_USAGE
+    launch = plan_launch(config, inherited, before)
     if launch is None:
         return EXIT_USAGE
     pid1 = os.getpid() == 1
@@ -37,6 +42,10 @@ def main(argv=None):
     # The OOM kill counter before the child exists; read again only when a
     # process dies of SIGKILL: a rise tells that the OOM killer did it.
     oom = cgroup.OomWatch(cgroup.locate())
+    if before is not None and before.scripts is not None:
+        code = before.run_scripts(config, launch, pid1, oom)   # children of the init
+        if code is not None:
+            return code
     child = spawn_workload(config, launch)
     if child is None:
         return EXIT_INTERNAL
@@ -72,11 +81,21 @@ def parse_arguments(argv):
     return config
 
 
-def plan_launch(config, inherited):
+def plan_before(config):
+    """--file-env and --pre-start: the secrets read and the scripts found, or None
+    after a one-line error."""
+    from initapp import startup
+
+    return startup.plan(config)
+
+
+def plan_launch(config, inherited, before=None):
     """What the child needs, or None after a one-line error (a bad --user or
     --workdir: what can be checked before anything starts is a usage error)."""
     spawn.undo_locale_coercion()
     credentials, env_changes = None, {}
+    if before is not None:
+        env_changes.update(before.secrets)   # below --user's and --env's
     if config.user is not None:
         try:
             credentials = privileges.resolve(config.user)

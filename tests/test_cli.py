@@ -83,7 +83,7 @@ def test_environment_and_precedence():
 LIST_SAMPLES = {
     "INITAPP_REWRITE": ("USR1:USR2", "HUP:0"), "INITAPP_DELAY": ("TERM:5", "HUP:1.5"),
     "INITAPP_TO_ALL": ("HUP", "USR1"), "INITAPP_SUCCESS_CODES": ("143", "130"),
-    "INITAPP_STOP_SIGNALS": ("TERM", "QUIT"),
+    "INITAPP_STOP_SIGNALS": ("TERM", "QUIT"), "INITAPP_FILE_ENV": ("DB_PASSWORD", "API_KEY"),
 }
 
 
@@ -359,6 +359,8 @@ VALUE_SAMPLES = {
     "--success-code": ("143", {143}),
     "--pre-stop": ("/app/drain --all", "/app/drain --all"),
     "--post-stop": ("/app/flush", "/app/flush"),
+    "--success-code": ("143", {143}), "--file-env": ("TOKEN", ["TOKEN"]),
+    "--pre-start": ("/docker-entrypoint.d", "/docker-entrypoint.d"),
 }
 SWITCHES = [o for o in cli.OPTIONS if o.kind == "switch" and o.variable]
 PADDING = [" ", "\t", "\r\n", " \t\r\n "]
@@ -393,7 +395,7 @@ def test_flag_values_are_taken_as_typed(padding):
             continue
         text, value = VALUE_SAMPLES[option.long]
         assert getattr(parse(option.long, text, "x"), option.attr) == value
-        if option.long in ("--user", "--workdir", "--pre-stop", "--post-stop"):
+        if option.long in ("--user", "--workdir", "--pre-start", "--pre-stop", "--post-stop"):
             # Names and command lines: kept as typed, looked up before the start.
             assert getattr(parse(option.long, padding + text, "x"), option.attr) == padding + text
             continue

@@ -24,6 +24,7 @@ RECIPES = {
     "multistage": ("Dockerfile.build", "base-bookworm-ca"),
     "distroless": ("Dockerfile.distroless", "base-distroless"),
     "alpine": ("Dockerfile.alpine", "base-musl"),
+    "entrypoint": ("entrypoint/Dockerfile", "base-bookworm"),
 }
 # Images of the tests' own: kind -> (the base, what follows FROM).
 DERIVED = {
@@ -139,9 +140,11 @@ def module_root(request, prepared):
 @pytest.fixture(scope="session")
 def context(tmp_path_factory):
     """What the Dockerfiles COPY: init.pyz (built with the default shebang), the
-    workload, the CA bundle."""
+    workload, the CA bundle, the entrypoint recipe's start-up scripts."""
     path = tmp_path_factory.mktemp("context")
     build(path / "init.pyz", "/usr/local/bin/python3")
+    shutil.copytree(ROOT / "images" / "entrypoint" / "docker-entrypoint.d",
+                    path / "docker-entrypoint.d")
     shutil.copy(HERE / "app.py", path / "app.py")
     shutil.copy(CA_BUNDLE, path / "ca-certificates.crt")
     return path

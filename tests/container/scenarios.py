@@ -1,6 +1,7 @@
 """The scenarios every image runs in every engine. The workloads are Python, as
 the distroless image has no shell."""
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -135,3 +136,64 @@ def check_hup(engine, image, name):
     engine("kill", "-s", "HUP", name)
     engine.wait_log(name, "got SIGHUP", timeout=10)
     assert engine.inspect(name, ".State.Running") == "true"
+
+
+# -- the entrypoint recipe (images/entrypoint/) -----------------------------------
+
+# The secret as a file holds it (the newline `echo` adds), and its digest, which the
+# app compares: the secret itself is never printed.
+ENTRYPOINT_SECRET = b"s3cret p4ss=\xc3\xa9\n"
+ENTRYPOINT_DIGEST = hashlib.sha256(ENTRYPOINT_SECRET[:-1]).hexdigest()
+# The app: DB_PASSWORD from the file, the connection string the start-up script
+# made from it, the _FILE variable and INITAPP_ENV_FILE gone, user 1000, and the
+# data directory the script (as root) gave to that user.
+ENTRYPOINT_CHECK = """
+import hashlib, os, sys
+env = os.environb
+password = env.get(b"DB_PASSWORD", b"")
+problems = [name for name, ok in [
+    ("DB_PASSWORD", hashlib.sha256(password).hexdigest() == sys.argv[1]),
+    ("DATABASE_URL", env.get(b"DATABASE_URL") == b"postgresql://app:%s@db:5432/app" % password),
+    ("DB_PASSWORD_FILE", b"DB_PASSWORD_FILE" not in env),
+    ("INITAPP_ENV_FILE", b"INITAPP_ENV_FILE" not in env),
+    ("uid", os.getuid() == 1000),
+    ("/var/lib/app", os.stat("/var/lib/app").st_uid == 1000)] if not ok]
+print("entrypoint check:", ", ".join(problems) or "ok")
+sys.exit(1 if problems else 0)
+"""
+
+
+def check_entrypoint_logs(logs):
+    """What the recipe's run told: the script ran, the check passed, at -vvv,
+    and the secret is nowhere."""
+    assert "entrypoint check: ok" in logs, logs
+    assert "running pre-start script /docker-entrypoint.d/10-setup as pid" in logs, logs
+    assert "set DB_PASSWORD from DB_PASSWORD_FILE='/run/secrets/db_password' (14 bytes)" in logs
+    assert "s3cret" not in logs and "p4ss" not in logs, logs
+
+
+# A start-up script still running when the engine stops the container.
+SLOW_SETUP = """#!/bin/sh
+trap 'echo "setup: got SIGTERM"; exit 0' TERM
+echo "setup: migrating"
+sleep 60 & wait $!
+"""
+
+
+def check_stop_during_start_up(engine, image, name, tmp_path):
+    """The engine's stop reaches the running script, the app never starts, and
+    the container exits 143 (128+SIGTERM: the script stopped cleanly, the app
+    never ran) long before the engine's timeout."""
+    scripts = tmp_path / "entrypoint.d"
+    scripts.mkdir()
+    (scripts / "10-migrate").write_text(SLOW_SETUP)
+    (scripts / "10-migrate").chmod(0o755)
+    engine.run("-d", "--name", name, "-v", "%s:/docker-entrypoint.d:ro" % scripts,
+               "-e", "DB_PASSWORD=given-directly", "-e", "INITAPP_VERBOSITY=2", image)
+    engine.wait_log(name, "setup: migrating")
+    took = stop(engine, name)
+    logs = engine.logs(name)
+    assert "setup: got SIGTERM" in logs and "connecting to" not in logs, logs
+    assert "so python3 is not started" in logs, logs
+    assert took < 4.0
+    assert engine.exit_code(name) == 143

@@ -1,14 +1,17 @@
 """The slim-image recipes in Docker, the engine most users run: Debian's docker.io
 daemon started for the session; docker run --init (Docker's docker-init, tini,
-as PID 1), docker-compose with init: true, and docker run -it on a terminal."""
+as PID 1), docker-compose with init: true, docker run -it on a terminal, and the
+entrypoint recipe (images/entrypoint/) with a Compose secret."""
 
+import json
 import time
 
 import pytest
 
 from engine import versions
-from scenarios import (RUNS, WRAPPED_APP, check_default, check_hup, check_run, check_stop,
-                       check_wrapper_stop, start_app)
+from scenarios import (ENTRYPOINT_CHECK, ENTRYPOINT_DIGEST, ENTRYPOINT_SECRET, RUNS,
+                       WRAPPED_APP, check_default, check_entrypoint_logs, check_hup, check_run,
+                       check_stop, check_stop_during_start_up, check_wrapper_stop, start_app)
 from support import ROOT, SHELL_PROMPT, Terminal
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
@@ -126,3 +129,49 @@ def test_readme_names_the_versions_that_ran_the_recipes(docker_daemon, podman):
     readme = (ROOT / "README.md").read_text()
     for name, version in versions(docker_daemon, podman).items():
         assert "%s %s" % (name, version) in readme
+
+
+ENTRYPOINT_OVERRIDE = """
+services:
+  app:
+    image: {image}
+    network_mode: none
+    command: ["python3", "-c", {check}, "{digest}"]
+    environment:
+      INITAPP_VERBOSITY: "3"
+"""
+
+
+def test_compose_secret_and_pre_start_scripts(docker_daemon, docker_images, tmp_path):
+    # images/entrypoint/compose.yaml as it is: Compose mounts the secret's file at
+    # /run/secrets/db_password; initapp reads it into DB_PASSWORD, the start-up
+    # script (as root) prepares and hands on DATABASE_URL, the app runs as 1000.
+    (tmp_path / "db_password.txt").write_bytes(ENTRYPOINT_SECRET)
+    override = tmp_path / "override.yaml"
+    override.write_text(ENTRYPOINT_OVERRIDE.format(
+        image=docker_images["entrypoint"], check=json.dumps(ENTRYPOINT_CHECK),
+        digest=ENTRYPOINT_DIGEST))
+    compose = ["-p", "initapp-entrypoint", "--project-directory", str(tmp_path),
+               "-f", str(ROOT / "images" / "entrypoint" / "compose.yaml"), "-f", str(override)]
+    docker, run = docker_daemon.engine, docker_daemon.compose
+    name = "initapp-entrypoint_app_1"
+    try:
+        run(*compose, "up", "-d")
+        code = docker("wait", name, timeout=60).stdout.strip()
+        logs = docker.logs(name)
+        assert code == "0", logs
+        check_entrypoint_logs(logs)
+    finally:
+        run(*compose, "down", "--timeout", "0", check=False)
+    assert docker("ps", "-aq", "--filter", "name=initapp-entrypoint").stdout == ""
+
+
+def test_entrypoint_recipe_default_command(docker, docker_images):
+    result = docker.run("--rm", "-e", "DB_PASSWORD=plain", docker_images["entrypoint"])
+    assert result.stdout == "connecting to db:5432/app as uid 1000\n"
+    assert result.stderr == ""
+
+
+def test_stop_during_start_up(docker, docker_images, containers, tmp_path):
+    check_stop_during_start_up(docker, docker_images["entrypoint"],
+                               containers(docker, "initapp-stop-start-up"), tmp_path)

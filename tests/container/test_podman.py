@@ -1,10 +1,13 @@
-"""The slim-image recipes (images/Dockerfile, images/Dockerfile.build) in podman
-with runc, one container at a time."""
+"""The slim-image recipes (images/Dockerfile, images/Dockerfile.build) and the
+entrypoint recipe (images/entrypoint/) in podman with runc, one container at a
+time."""
 
 import pytest
 
 from engine import PODMAN_STOP_SIGNAL, TINI
-from scenarios import RUNS, check_default, check_hup, check_run, check_stop, check_wrapper_stop
+from scenarios import (ENTRYPOINT_CHECK, ENTRYPOINT_DIGEST, ENTRYPOINT_SECRET, RUNS, check_default,
+                       check_entrypoint_logs, check_hup, check_run, check_stop,
+                       check_stop_during_start_up, check_wrapper_stop)
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
@@ -47,3 +50,23 @@ def test_stop_waits_for_the_app_behind_a_shell_wrapper(podman, podman_images, co
 
 def test_kill_hup_is_forwarded(podman, podman_images, containers):
     check_hup(podman, podman_images["copy"], containers(podman, "initapp-hup"))
+
+
+def test_secret_file_and_pre_start_scripts(podman, podman_images, tmp_path):
+    # The entrypoint recipe with its secret's file mounted read-only where Compose
+    # puts it, as `podman run -v` (a Compose secret is this bind mount).
+    secret = tmp_path / "db_password"
+    secret.write_bytes(ENTRYPOINT_SECRET)
+    secret.chmod(0o400)   # read by initapp as root; the app runs as 1000
+    result = podman.run("--rm", "-v", "%s:/run/secrets/db_password:ro" % secret,
+                        "-e", "DB_PASSWORD_FILE=/run/secrets/db_password",
+                        "-e", "INITAPP_VERBOSITY=3", podman_images["entrypoint"],
+                        "python3", "-c", ENTRYPOINT_CHECK, ENTRYPOINT_DIGEST, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    check_entrypoint_logs(result.stdout + result.stderr)
+
+
+def test_stop_during_start_up(podman, podman_images, containers, tmp_path):
+    # Its ENTRYPOINT is /sbin/init: podman stops it with 37, which is SIGTERM.
+    check_stop_during_start_up(podman, podman_images["entrypoint"],
+                               containers(podman, "initapp-stop-start-up"), tmp_path)
