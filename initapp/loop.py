@@ -125,7 +125,8 @@ class Supervisor:
         if not hook.start(self.shutdown.deadline, {"INITAPP_EXIT_CODE": str(code),
                                                    "INITAPP_EXIT_REASON": why}):
             return False
-        self.children_left = True
+        # The tree was gone: the hook (and what it starts) is no leftover to stop.
+        self.children_left = self.leftovers_told = True
         return True
 
     def exit_code(self):

@@ -356,7 +356,6 @@ VALUE_SAMPLES = {
     "--user": ("root", "root"), "--workdir": ("/tmp", "/tmp"),
     "--stop-signal": ("QUIT", {signal.SIGQUIT}), "--rewrite": ("USR1:0", {signal.SIGUSR1: 0}),
     "--delay": ("HUP:1", {signal.SIGHUP: 1.0}), "--to-all": ("HUP", {signal.SIGHUP}),
-    "--success-code": ("143", {143}),
     "--pre-stop": ("/app/drain --all", "/app/drain --all"),
     "--post-stop": ("/app/flush", "/app/flush"),
     "--success-code": ("143", {143}), "--file-env": ("TOKEN", ["TOKEN"]),
