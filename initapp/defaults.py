@@ -59,6 +59,7 @@ be reaped after SIGKILL; 2 usage error (nothing started); 1 initapp could not
 start it (fork failed, or the child could not become --user or enter --workdir).
 """
 
+MSG_NOT_STOPPING = "not stopping with the child: no job-control shell could resume initapp"
 MSG_NOT_FOUND = "{cmd}: command not found"
 MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
 MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"

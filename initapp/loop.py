@@ -3,8 +3,8 @@ other process the init answers for are gone."""
 
 import os
 
-from initapp import exitcode, log, signals, spawn
-from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES
+from initapp import exitcode, log, signals, spawn, tree
+from initapp.defaults import JOB_CONTROL_SIGNAL_NAMES, MSG_NOT_STOPPING
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
 
@@ -196,15 +196,23 @@ class Supervisor:
 
     def stop_self(self):
         """dumb-init's job control: the shell that started initapp sees it stop too,
-        and regains the terminal. Returns once resumed (the shell's fg). Skipped
-        when nothing could resume it: as PID 1 (the kernel ignores a SIGSTOP sent
-        to oneself), and when no job-control shell started it (script, ssh -t,
-        setsid -c: initapp leads the session), where a stopped initapp would hang
-        with the stop signals pending."""
-        if self.me == 1 or not _resumable():
-            log.debug("not stopping with the child: no job-control shell could resume initapp")
+        and regains the terminal. Returns True once resumed (the shell's fg or bg).
+        Never where nothing could resume it, where a stopped initapp would hang
+        with the stop signals pending: as PID 1 (the kernel ignores a stop that a
+        namespace's init sends itself), and when initapp's process group is
+        orphaned (script, ssh -t, setsid -c: initapp leads the session)."""
+        if self.me == 1 or _resumable() is False:
+            log.debug(MSG_NOT_STOPPING)
             return False
-        os.kill(self.me, signals.SIGSTOP)
+        # SIGTSTP at its default action, not dumb-init's SIGSTOP: the kernel
+        # discards it when initapp's group is orphaned, by its own rule, where
+        # /proc cannot tell (ids outside this PID namespace read 0) and when the
+        # shell exits after the check. A SIGCONT pending afterwards resumed
+        # initapp (the SIGTSTP took away any that was pending before).
+        signals.stop_self()
+        if signals.SIGCONT not in signals.pending():
+            log.debug(MSG_NOT_STOPPING)
+            return False
         # The terminal the shell handed to initapp's group belongs to the child's.
         spawn.give_terminal(self.child)
         return True
@@ -227,12 +235,42 @@ class Supervisor:
 
 
 def _resumable():
-    """True when initapp's process group is not orphaned (the kernel's own rule for
-    the terminal's stop signals): its parent is in the same session but another
-    group, as a job-control shell is. Only such a parent can continue it."""
+    """Whether initapp's process group is not orphaned, by the kernel's own rule
+    for the terminal's stop signals: some member of the group has a parent in the
+    same session but in another group, as a job-control shell is to its job. Only
+    such a parent can continue it. Every member counts, not only initapp: started
+    by a program in a group of its own (a test runner, a supervisor) whose parent
+    is the shell, initapp's parent is in its group, yet the shell continues the
+    group. As for the kernel, zombies do not count. (The kernel also discounts
+    the host's init as a parent: it leads session 1, which no shell's job shares.)
+    None when /proc cannot tell: a group, session or parent outside this PID
+    namespace reads as 0, and another namespace's /proc shows other pids."""
     try:
-        parent = os.getppid()
-        return (os.getsid(parent) == os.getsid(0)
-                and os.getpgid(parent) != os.getpgrp())
+        group, session = os.getpgrp(), os.getsid(0)
     except OSError:
-        return False
+        return None
+    if not group or not session:
+        return None
+    verdict = _parent_resumes(os.getppid(), group, session)
+    if verdict:
+        return True  # the common case, without reading /proc
+    if not tree.proc_is_ours():
+        return None
+    for process in tree.all_processes():
+        if process.pgid == group and process.state != "Z":
+            found = _parent_resumes(process.ppid, group, session)
+            if found:
+                return True
+            verdict = None if found is None else verdict
+    return verdict
+
+
+def _parent_resumes(parent, group, session):
+    """Whether a member's parent is in initapp's session but not in its group;
+    None for a parent outside this PID namespace."""
+    if parent <= 0:
+        return None
+    try:
+        return os.getsid(parent) == session and os.getpgid(parent) != group
+    except OSError:
+        return False  # gone

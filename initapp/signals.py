@@ -167,6 +167,21 @@ def wait(timeout=None):
     return _sig.sigtimedwait(CATCHABLE, max(timeout, 0.0))
 
 
+def stop_self():
+    """Stop initapp with SIGTSTP at its default action (take_over set it), which
+    the kernel discards when initapp's process group is orphaned. Returns once
+    resumed, or at once when discarded. Unblocked only for the time it is
+    delivered: on the return from the unblocking call."""
+    _sig.raise_signal(SIGTSTP)
+    _sig.pthread_sigmask(_sig.SIG_UNBLOCK, (SIGTSTP,))
+    _sig.pthread_sigmask(_sig.SIG_BLOCK, (SIGTSTP,))
+
+
+def pending():
+    """The signals waiting in initapp's queue (all blocked, so none is lost)."""
+    return _sig.sigpending()
+
+
 def discard(signos):
     """Take pending signals out of the queue without acting on them."""
     for _ in range(2 * len(signos)):  # bounded: a steady stream must not hang the init

@@ -339,6 +339,16 @@ MUTATIONS = [
       edit(MAIN, "        log.warning(MSG_SUBREAPER_FAILED.format(error=error))\n",
            "        log.warning(MSG_SUBREAPER_FAILED.format(error=error))\n        sys.exit(1)\n")),
 
+    # -- terminal and job control (README's "TTY and job control") -----------------------
+    M("orphan-rule-parent-only", "stop",
+      "initapp stops itself only when its own parent could continue it, not any member's",
+      ["test_dropin.py::test_job_control_follows_the_kernels_orphaned_group_rule"],
+      edit(LOOP, "    for process in tree.all_processes():\n", "    for process in ():\n")),
+    M("self-stop-unchecked", "stop",
+      "initapp stops itself with SIGSTOP, which the kernel delivers to an orphaned group too",
+      ["test_dropin.py::test_orphaned_group_that_proc_cannot_show_never_stops_initapp"],
+      edit("initapp/signals.py", "    _sig.raise_signal(SIGTSTP)\n", "    _sig.raise_signal(SIGSTOP)\n")),
+
     # -- init.pyz inspect ---------------------------------------------------------------
     M("inspect-double-dash", "inspect", "`init.pyz -- inspect` runs the subcommand",
       ["test_inspect.py::test_double_dash_inspect_runs_a_program_named_inspect"],
