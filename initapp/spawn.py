@@ -65,9 +65,26 @@ def undo_locale_coercion():
 
 
 def owns_terminal():
-    """True when stdin is a terminal whose foreground group is the init's own."""
+    """True when stdin is initapp's controlling terminal and initapp's process
+    group is the terminal's foreground group. SIGTTIN must be blocked (it always
+    is in initapp, from take_over on).
+
+    Numbers compare only where both groups are seen: in a PID namespace that does
+    not hold a group's leader (initapp under `unshare --pid --fork`, in the group
+    the shell made for unshare), getpgrp() and tcgetpgrp() both read 0, whether
+    the shell runs unshare in the foreground or in the background; /proc's pgrp
+    and tpgid and TIOCGSID read 0 there as well. Then the kernel answers itself:
+    a read of 0 bytes meets the terminal's job-control check before anything
+    else, which fails with EIO for a background group while SIGTTIN is blocked,
+    and returns at once for the foreground group. It reads nothing and sends no
+    signal."""
     try:
-        return os.tcgetpgrp(0) == os.getpgrp()
+        foreground = os.tcgetpgrp(0)
+        if foreground != os.getpgrp():
+            return False
+        if foreground == 0:
+            os.read(0, 0)
+        return True
     except OSError:
         return False
 

@@ -1,12 +1,15 @@
 """An interactive shell under init.pyz on a real pseudo-terminal, as in
 `docker run -it image bash`: the terminal, Ctrl-C, Ctrl-Z and fg behave as without
-an init."""
+an init. And init.pyz as a job of an interactive shell: started in the background,
+the child never takes the terminal from the shell."""
 
+import os
+import signal
 import time
 
 import pytest
 
-from support import SHELL_PROMPT, UNSHARE, Terminal
+from support import SHELL_PROMPT, UNSHARE, Terminal, children, comm, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -70,3 +73,46 @@ def test_session_mode_keeps_the_terminal(init_pyz):
         assert terminal.proc.wait(timeout=10) == 3
     finally:
         terminal.close()
+
+
+# -- init.pyz as a job of an interactive shell ------------------------------------------
+
+@pytest.fixture
+def job_shell():
+    """An interactive bash on a pty; init.pyz is started as its job. Afterwards every
+    process below the shell is killed by pid (a stopped child would stay)."""
+    terminal = Terminal(["bash", "--norc", "--noprofile", "-i"])
+    terminal.read_until(SHELL_PROMPT)
+    yield terminal
+    for pid in descendants(terminal.proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    terminal.close()
+
+
+def descendants(pid):
+    found = children(pid)
+    for kid in list(found):
+        found += descendants(kid)
+    return found
+
+
+def tpgid(pid):
+    """The foreground process group of pid's controlling terminal, from /proc."""
+    with open("/proc/%d/stat" % pid) as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[5])
+
+
+def test_initapp_in_a_background_namespace_leaves_the_terminal_alone(job_shell, init_pyz):
+    # In a new PID namespace whose processes do not include the shell's job group
+    # leader (unshare), getpgrp() and tcgetpgrp() both read 0: equal numbers, yet
+    # initapp is in the background. The child must not take the shell's terminal.
+    job_shell.send(" ".join(UNSHARE + [str(init_pyz), "sleep", "30"]) + " &\n")
+    wait_for(lambda: [pid for pid in descendants(job_shell.proc.pid) if comm(pid) == "sleep"],
+             what="the child sleep")   # it takes the terminal, if at all, before its exec
+    job_shell.read_until(SHELL_PROMPT)
+    assert tpgid(job_shell.proc.pid) == job_shell.proc.pid
+    job_shell.send("echo ALIVE-$((40+2))\n")
+    job_shell.read_until("ALIVE-42")

@@ -348,6 +348,11 @@ MUTATIONS = [
       "initapp stops itself with SIGSTOP, which the kernel delivers to an orphaned group too",
       ["test_dropin.py::test_orphaned_group_that_proc_cannot_show_never_stops_initapp"],
       edit("initapp/signals.py", "    _sig.raise_signal(SIGTSTP)\n", "    _sig.raise_signal(SIGSTOP)\n")),
+    M("terminal-by-number", "core",
+      "in a PID namespace, groups that both read 0 are taken for the same (the terminal is taken "
+      "from a shell)",
+      ["test_tty.py::test_initapp_in_a_background_namespace_leaves_the_terminal_alone"],
+      edit(SPAWN, "        if foreground == 0:\n            os.read(0, 0)\n", "")),
 
     # -- init.pyz inspect ---------------------------------------------------------------
     M("inspect-double-dash", "inspect", "`init.pyz -- inspect` runs the subcommand",
