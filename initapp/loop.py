@@ -24,7 +24,9 @@ class Supervisor:
         self.stop_pgid = None      # the group a stop signal already went to
         self.stop_to_all = False   # a stop signal already went to the whole tree
         self.leftovers_told = False
-        self.foreground = False    # the child's group got initapp's terminal (not --session)
+        # stdin is initapp's controlling terminal and the child a group of initapp's
+        # session (not --session): the child's stops on it are a shell's job control.
+        self.terminal = False
 
     def run(self):
         self.reap()
@@ -33,7 +35,7 @@ class Supervisor:
             if info is None:
                 self.on_timer()
             elif info.si_signo == signals.SIGCHLD:
-                self.on_child_event(info)
+                self.on_child_event()
             else:
                 self.on_signal(info.si_signo, info.si_pid)
         return self.exit_code()
@@ -57,11 +59,40 @@ class Supervisor:
 
     # -- children ---------------------------------------------------------------
 
-    def on_child_event(self, info):
-        if info.si_code == signals.CLD_STOPPED and info.si_pid == self.child \
-                and info.si_status in _JOB_CONTROL and self.foreground:
-            self.suspend_with_child()
+    def on_child_event(self):
         self.reap()
+        if self.terminal and self.status is None:
+            self.follow_child_stop()
+
+    def follow_child_stop(self):
+        """The main child stopped on the terminal: hand it the terminal, or stop
+        with it so that the shell sees its job stopped."""
+        signo = self.child_stop()
+        if signo not in _JOB_CONTROL:
+            return  # running, or stopped by SIGSTOP: whoever sent that continues it
+        if signo != signals.SIGTSTP and spawn.give_terminal(self.child):
+            # It read (or wrote) the terminal while initapp's group held it: a
+            # shell's fg moved the job there after the child was started in the
+            # background, and sent no SIGCONT (the job was running).
+            self.send_to_child(signals.SIGCONT, True)
+        elif signals.SIGCONT not in signals.pending():
+            # (A SIGCONT already waiting, that resumed initapp before this stop
+            # came in, continues the child when forwarded: stopping now would
+            # leave both stopped with nothing left to resume them.)
+            self.suspend_with_child()
+
+    def child_stop(self):
+        """The signal that stopped the main child, if it is stopped and that was
+        not reported yet; else None. Read from the kernel, not from SIGCHLD's
+        siginfo: SIGCHLDs pending together merge into one, whose siginfo tells
+        of the first event (a CLD_CONTINUED), never of the stop that followed.
+        waitid with WSTOPPED alone reports a stop once, and never an exit: the
+        exit status stays for reap()'s waitpid, which never asks for stops."""
+        try:
+            info = os.waitid(os.P_PID, self.child, os.WSTOPPED | os.WNOHANG)
+        except OSError:
+            return None  # reaped already
+        return None if info is None else info.si_status
 
     def reap(self):
         while True:
@@ -170,7 +201,12 @@ class Supervisor:
                 self.stop_pgid = self.child  # the leftovers step need not TERM it again
             self.continue_stopped(group)
         if signo in _JOB_CONTROL and (self.config.session or self.config.single_child):
-            self.stop_self()
+            if self.stop_self() and self.terminal:
+                # The terminal a shell's fg handed to initapp's group is the
+                # child's. The child's stop was this signal's: the SIGCONT that
+                # resumed initapp continues it once forwarded, as dumb-init's does.
+                spawn.give_terminal(self.child)
+                self.child_stop()
 
     def send_to_child(self, signo, group):
         try:
@@ -213,16 +249,20 @@ class Supervisor:
         if signals.SIGCONT not in signals.pending():
             log.debug(MSG_NOT_STOPPING)
             return False
-        # The terminal the shell handed to initapp's group belongs to the child's.
-        spawn.give_terminal(self.child)
         return True
 
     def suspend_with_child(self):
-        # Ctrl-Z on the terminal stopped the child's group, which holds the
-        # terminal; initapp, in another group, would keep the shell that started
-        # it waiting on a terminal nobody reads. Stop too; on fg, continue them.
+        # The child's group stopped on the terminal: Ctrl-Z while it held the
+        # terminal, or a read or write while in the background. initapp, in
+        # another group, would keep the shell that started it waiting on a
+        # terminal nobody reads (or show a job running that waits for input).
+        # Stop too, as the shell's own job would; fg or bg continues them.
         if self.stop_self():
-            self.send_to_child(signals.SIGCONT, True)
+            self.resume_child()
+
+    def resume_child(self):
+        spawn.give_terminal(self.child)  # when initapp's group holds it: fg, not bg
+        self.send_to_child(signals.SIGCONT, True)  # the group, as the terminal stopped it
 
     def _forwarded(self, signo, sent, whom, pid):
         if not log.enabled(log.INFO):

@@ -44,7 +44,7 @@ def main(argv=None):
     close_inherited_fds()
     keep_relative_archive()
     os.chdir("/")  # do not pin the workload's directory or its mount
-    return supervise(config, child, pid1, launch.foreground and not config.session, oom)
+    return supervise(config, child, pid1, spawn.on_terminal() and not config.session, oom)
 
 
 def parse_arguments(argv):
@@ -148,10 +148,10 @@ def keep_relative_archive():
             pass
 
 
-def supervise(config, child, pid1, foreground, oom):
+def supervise(config, child, pid1, terminal, oom):
     tree = Tree(pid1, child, config.single_child)
     shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
     ending = Ending(child, config.command, oom, time.monotonic)
     supervisor = Supervisor(config, child, tree, shutdown, time.monotonic, ending)
-    supervisor.foreground = foreground
+    supervisor.terminal = terminal
     return supervisor.run()

@@ -30,9 +30,6 @@ SIGRTMAX = 64
 # systemd's: the number 37 on every libc. initapp treats it as SIGTERM.
 PODMAN_STOP = SIGRTMIN + 3
 
-# SIGCHLD's si_code for a child stopped by a signal (Linux's value; os has it from 3.9).
-CLD_STOPPED = 5
-
 # Every signal the init can block and receive. KILL and STOP cannot be caught.
 CATCHABLE = frozenset(_sig.valid_signals()) - {_sig.SIGKILL, _sig.SIGSTOP}
 

@@ -64,6 +64,16 @@ def undo_locale_coercion():
         os.environb[b"LC_CTYPE"] = value
 
 
+def on_terminal():
+    """True when stdin is initapp's controlling terminal (tcgetpgrp answers for no
+    other): the child's stops on it are then a shell's job control."""
+    try:
+        os.tcgetpgrp(0)
+        return True
+    except OSError:
+        return False
+
+
 def owns_terminal():
     """True when stdin is initapp's controlling terminal and initapp's process
     group is the terminal's foreground group. SIGTTIN must be blocked (it always
@@ -89,14 +99,18 @@ def owns_terminal():
         return False
 
 
-def give_terminal(pgid):
-    """After initapp was resumed with the terminal (a shell's fg): hand it back to
-    the child's group, which is the one reading from it."""
-    if owns_terminal():
-        try:
-            os.tcsetpgrp(0, pgid)
-        except OSError as error:
-            log.debug("cannot hand the terminal to the child: %s" % error.strerror)
+def give_terminal(pid):
+    """When initapp's group holds the terminal (a shell's fg moved it there):
+    hand it to the process group of pid (the child, the one that reads from it).
+    True when handed."""
+    if not owns_terminal():
+        return False
+    try:
+        os.tcsetpgrp(0, os.getpgid(pid))
+        return True
+    except OSError as error:
+        log.debug("cannot hand the terminal to the child: %s" % error.strerror)
+        return False
 
 
 def release_terminal():
