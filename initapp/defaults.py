@@ -77,6 +77,7 @@ A --pre-start script that fails ends initapp with its code (128+N if it died of
 signal N), and a bad line it wrote to $INITAPP_ENV_FILE with 2.
 """
 
+MSG_NOT_STOPPING = "not stopping with the child: no job-control shell could resume initapp"
 MSG_NOT_FOUND = "{cmd}: command not found"
 MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
 MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"

@@ -3,8 +3,8 @@ other process the init answers for are gone."""
 
 import os
 
-from initapp import exitcode, log, signals, spawn
-from initapp.defaults import (JOB_CONTROL_SIGNAL_NAMES, MSG_POST_STOP_NO_TIME,
+from initapp import exitcode, log, signals, spawn, tree
+from initapp.defaults import (JOB_CONTROL_SIGNAL_NAMES, MSG_NOT_STOPPING, MSG_POST_STOP_NO_TIME,
                               MSG_POST_STOP_STOP, PRE_STOP_SHARE)
 
 _JOB_CONTROL = frozenset(signals.parse(name) for name in JOB_CONTROL_SIGNAL_NAMES)
@@ -24,7 +24,9 @@ class Supervisor:
         self.delayed = {}          # (signo, sent) -> when to forward it (coalesced, like the kernel)
         self.termed = set()        # keys (tree.key) of the processes the stop sent SIGTERM
         self.leftovers_told = False
-        self.foreground = False    # the child's group got initapp's terminal (not --session)
+        # stdin is initapp's controlling terminal and the child a group of initapp's
+        # session (not --session): the child's stops on it are a shell's job control.
+        self.terminal = False
         self.pre_stop = None       # hooks.Hook of --pre-stop, --post-stop (when given)
         self.post_stop = None
         self.held = None           # (signo, sent, arrival, delayable): a stop signal held
@@ -43,7 +45,7 @@ class Supervisor:
 
     def on_event(self, info):
         if info.si_signo == signals.SIGCHLD:
-            self.on_child_event(info)
+            self.on_child_event()
         else:
             self.on_signal(info.si_signo, info.si_pid)
 
@@ -134,11 +136,40 @@ class Supervisor:
 
     # -- children ---------------------------------------------------------------
 
-    def on_child_event(self, info):
-        if info.si_code == signals.CLD_STOPPED and info.si_pid == self.child \
-                and info.si_status in _JOB_CONTROL and self.foreground:
-            self.suspend_with_child()
+    def on_child_event(self):
         self.reap()
+        if self.terminal and self.status is None:
+            self.follow_child_stop()
+
+    def follow_child_stop(self):
+        """The main child stopped on the terminal: hand it the terminal, or stop
+        with it so that the shell sees its job stopped."""
+        signo = self.child_stop()
+        if signo not in _JOB_CONTROL:
+            return  # running, or stopped by SIGSTOP: whoever sent that continues it
+        if signo != signals.SIGTSTP and spawn.give_terminal(self.child):
+            # It read (or wrote) the terminal while initapp's group held it: a
+            # shell's fg moved the job there after the child was started in the
+            # background, and sent no SIGCONT (the job was running).
+            self.send_to_child(signals.SIGCONT, True)
+        elif signals.SIGCONT not in signals.pending():
+            # (A SIGCONT already waiting, that resumed initapp before this stop
+            # came in, continues the child when forwarded: stopping now would
+            # leave both stopped with nothing left to resume them.)
+            self.suspend_with_child()
+
+    def child_stop(self):
+        """The signal that stopped the main child, if it is stopped and that was
+        not reported yet; else None. Read from the kernel, not from SIGCHLD's
+        siginfo: SIGCHLDs pending together merge into one, whose siginfo tells
+        of the first event (a CLD_CONTINUED), never of the stop that followed.
+        waitid with WSTOPPED alone reports a stop once, and never an exit: the
+        exit status stays for reap()'s waitpid, which never asks for stops."""
+        try:
+            info = os.waitid(os.P_PID, self.child, os.WSTOPPED | os.WNOHANG)
+        except OSError:
+            return None  # reaped already
+        return None if info is None else info.si_status
 
     def reap(self):
         while True:
@@ -286,7 +317,12 @@ class Supervisor:
                 termed.update(members)
             self.continue_stopped(group)
         if signo in _JOB_CONTROL and (self.config.session or self.config.single_child):
-            self.stop_self()
+            if self.stop_self() and self.terminal:
+                # The terminal a shell's fg handed to initapp's group is the
+                # child's. The child's stop was this signal's: the SIGCONT that
+                # resumed initapp continues it once forwarded, as dumb-init's does.
+                spawn.give_terminal(self.child)
+                self.child_stop()
 
     def send_to_child(self, signo, group):
         try:
@@ -312,25 +348,37 @@ class Supervisor:
 
     def stop_self(self):
         """dumb-init's job control: the shell that started initapp sees it stop too,
-        and regains the terminal. Returns once resumed (the shell's fg). Skipped
-        when nothing could resume it: as PID 1 (the kernel ignores a SIGSTOP sent
-        to oneself), and when no job-control shell started it (script, ssh -t,
-        setsid -c: initapp leads the session), where a stopped initapp would hang
-        with the stop signals pending."""
-        if self.me == 1 or not _resumable():
-            log.debug("not stopping with the child: no job-control shell could resume initapp")
+        and regains the terminal. Returns True once resumed (the shell's fg or bg).
+        Never where nothing could resume it, where a stopped initapp would hang
+        with the stop signals pending: as PID 1 (the kernel ignores a stop that a
+        namespace's init sends itself), and when initapp's process group is
+        orphaned (script, ssh -t, setsid -c: initapp leads the session)."""
+        if self.me == 1 or _resumable() is False:
+            log.debug(MSG_NOT_STOPPING)
             return False
-        os.kill(self.me, signals.SIGSTOP)
-        # The terminal the shell handed to initapp's group belongs to the child's.
-        spawn.give_terminal(self.child)
+        # SIGTSTP at its default action, not dumb-init's SIGSTOP: the kernel
+        # discards it when initapp's group is orphaned, by its own rule, where
+        # /proc cannot tell (ids outside this PID namespace read 0) and when the
+        # shell exits after the check. A SIGCONT pending afterwards resumed
+        # initapp (the SIGTSTP took away any that was pending before).
+        signals.stop_self()
+        if signals.SIGCONT not in signals.pending():
+            log.debug(MSG_NOT_STOPPING)
+            return False
         return True
 
     def suspend_with_child(self):
-        # Ctrl-Z on the terminal stopped the child's group, which holds the
-        # terminal; initapp, in another group, would keep the shell that started
-        # it waiting on a terminal nobody reads. Stop too; on fg, continue them.
+        # The child's group stopped on the terminal: Ctrl-Z while it held the
+        # terminal, or a read or write while in the background. initapp, in
+        # another group, would keep the shell that started it waiting on a
+        # terminal nobody reads (or show a job running that waits for input).
+        # Stop too, as the shell's own job would; fg or bg continues them.
         if self.stop_self():
-            self.send_to_child(signals.SIGCONT, True)
+            self.resume_child()
+
+    def resume_child(self):
+        spawn.give_terminal(self.child)  # when initapp's group holds it: fg, not bg
+        self.send_to_child(signals.SIGCONT, True)  # the group, as the terminal stopped it
 
     def _forwarded(self, signo, sent, whom, pid):
         if not log.enabled(log.INFO):
@@ -343,12 +391,42 @@ class Supervisor:
 
 
 def _resumable():
-    """True when initapp's process group is not orphaned (the kernel's own rule for
-    the terminal's stop signals): its parent is in the same session but another
-    group, as a job-control shell is. Only such a parent can continue it."""
+    """Whether initapp's process group is not orphaned, by the kernel's own rule
+    for the terminal's stop signals: some member of the group has a parent in the
+    same session but in another group, as a job-control shell is to its job. Only
+    such a parent can continue it. Every member counts, not only initapp: started
+    by a program in a group of its own (a test runner, a supervisor) whose parent
+    is the shell, initapp's parent is in its group, yet the shell continues the
+    group. As for the kernel, zombies do not count. (The kernel also discounts
+    the host's init as a parent: it leads session 1, which no shell's job shares.)
+    None when /proc cannot tell: a group, session or parent outside this PID
+    namespace reads as 0, and another namespace's /proc shows other pids."""
     try:
-        parent = os.getppid()
-        return (os.getsid(parent) == os.getsid(0)
-                and os.getpgid(parent) != os.getpgrp())
+        group, session = os.getpgrp(), os.getsid(0)
     except OSError:
-        return False
+        return None
+    if not group or not session:
+        return None
+    verdict = _parent_resumes(os.getppid(), group, session)
+    if verdict:
+        return True  # the common case, without reading /proc
+    if not tree.proc_is_ours():
+        return None
+    for process in tree.all_processes():
+        if process.pgid == group and process.state != "Z":
+            found = _parent_resumes(process.ppid, group, session)
+            if found:
+                return True
+            verdict = None if found is None else verdict
+    return verdict
+
+
+def _parent_resumes(parent, group, session):
+    """Whether a member's parent is in initapp's session but not in its group;
+    None for a parent outside this PID namespace."""
+    if parent <= 0:
+        return None
+    try:
+        return os.getsid(parent) == session and os.getpgid(parent) != group
+    except OSError:
+        return False  # gone

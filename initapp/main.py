@@ -175,7 +175,7 @@ def supervise(config, child, pid1, launch, oom):
     shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
     ending = Ending(child, config.command, oom, time.monotonic)
     supervisor = Supervisor(config, child, tree, shutdown, time.monotonic, ending)
-    supervisor.foreground = launch.foreground and not config.session
+    supervisor.terminal = spawn.on_terminal() and not config.session
     if config.pre_stop is not None or config.post_stop is not None:
         add_hooks(config, supervisor, launch)
     return supervisor.run()

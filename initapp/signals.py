@@ -34,9 +34,6 @@ RT_OFFSETS = SIGRTMAX - SIGRTMIN
 # systemd's: the number 37 on every libc. initapp treats it as SIGTERM.
 PODMAN_STOP = SIGRTMIN + 3
 
-# SIGCHLD's si_code for a child stopped by a signal (Linux's value; os has it from 3.9).
-CLD_STOPPED = 5
-
 # Every signal the init can block and receive. KILL and STOP cannot be caught.
 CATCHABLE = frozenset(_sig.valid_signals()) - {_sig.SIGKILL, _sig.SIGSTOP}
 
@@ -173,6 +170,21 @@ def wait(timeout=None):
     if timeout is None:
         return _sig.sigwaitinfo(CATCHABLE)
     return _sig.sigtimedwait(CATCHABLE, max(timeout, 0.0))
+
+
+def stop_self():
+    """Stop initapp with SIGTSTP at its default action (take_over set it), which
+    the kernel discards when initapp's process group is orphaned. Returns once
+    resumed, or at once when discarded. Unblocked only for the time it is
+    delivered: on the return from the unblocking call."""
+    _sig.raise_signal(SIGTSTP)
+    _sig.pthread_sigmask(_sig.SIG_UNBLOCK, (SIGTSTP,))
+    _sig.pthread_sigmask(_sig.SIG_BLOCK, (SIGTSTP,))
+
+
+def pending():
+    """The signals waiting in initapp's queue (all blocked, so none is lost)."""
+    return _sig.sigpending()
 
 
 def discard(signos):

@@ -65,22 +65,53 @@ def undo_locale_coercion():
         os.environb[b"LC_CTYPE"] = value
 
 
-def owns_terminal():
-    """True when stdin is a terminal whose foreground group is the init's own."""
+def on_terminal():
+    """True when stdin is initapp's controlling terminal (tcgetpgrp answers for no
+    other): the child's stops on it are then a shell's job control."""
     try:
-        return os.tcgetpgrp(0) == os.getpgrp()
+        os.tcgetpgrp(0)
+        return True
     except OSError:
         return False
 
 
-def give_terminal(pgid):
-    """After initapp was resumed with the terminal (a shell's fg): hand it back to
-    the child's group, which is the one reading from it."""
-    if owns_terminal():
-        try:
-            os.tcsetpgrp(0, pgid)
-        except OSError as error:
-            log.debug("cannot hand the terminal to the child: %s" % error.strerror)
+def owns_terminal():
+    """True when stdin is initapp's controlling terminal and initapp's process
+    group is the terminal's foreground group. SIGTTIN must be blocked (it always
+    is in initapp, from take_over on).
+
+    Numbers compare only where both groups are seen: in a PID namespace that does
+    not hold a group's leader (initapp under `unshare --pid --fork`, in the group
+    the shell made for unshare), getpgrp() and tcgetpgrp() both read 0, whether
+    the shell runs unshare in the foreground or in the background; /proc's pgrp
+    and tpgid and TIOCGSID read 0 there as well. Then the kernel answers itself:
+    a read of 0 bytes meets the terminal's job-control check before anything
+    else, which fails with EIO for a background group while SIGTTIN is blocked,
+    and returns at once for the foreground group. It reads nothing and sends no
+    signal."""
+    try:
+        foreground = os.tcgetpgrp(0)
+        if foreground != os.getpgrp():
+            return False
+        if foreground == 0:
+            os.read(0, 0)
+        return True
+    except OSError:
+        return False
+
+
+def give_terminal(pid):
+    """When initapp's group holds the terminal (a shell's fg moved it there):
+    hand it to the process group of pid (the child, the one that reads from it).
+    True when handed."""
+    if not owns_terminal():
+        return False
+    try:
+        os.tcsetpgrp(0, os.getpgid(pid))
+        return True
+    except OSError as error:
+        log.debug("cannot hand the terminal to the child: %s" % error.strerror)
+        return False
 
 
 def release_terminal():

@@ -225,7 +225,7 @@ def run_script(script, env_file, shared, handed, config, launch, pid1, oom):
     log.info(MSG_PRE_START_RUNNING.format(script=name, pid=pid), "pre_start", script=name,
              pid=pid)
     supervisor = ScriptSupervisor(config, pid, name, pid1, oom, env_file)
-    supervisor.foreground = launch.foreground and not config.session
+    supervisor.terminal = spawn.on_terminal() and not config.session
     code = supervisor.run()
     if code is None:
         if supervisor.handed and log.enabled(log.DEBUG):   # the names only, never a value

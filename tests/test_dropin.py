@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, alive, children, read_lines, state,
-                     status_field, wait_file, wait_for)
+from support import (CLEAN_ENV, PYTHON, ROOT, TRAP, UNSHARE, alive, children, comm, read_lines,
+                     state, status_field, wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -229,6 +229,84 @@ def test_job_control_stops_initapp_too(start, mode):
     finally:
         if alive(child):  # initapp killed by the test's end would leave it stopped
             os.kill(child, signal.SIGKILL)
+
+
+# A session of its own, as a login shell has (so that its ids show in any PID
+# namespace, the make mutants sandbox's too), whose child starts initapp
+# (argv[2:]) in a process group (setpgid) or a session (setsid) of its own and
+# waits for it: initapp's parent is then in initapp's group, as under a test
+# runner or a supervisor that made a group for its job.
+STARTER = """
+import os, subprocess, sys
+os.setsid()
+if os.fork() == 0:
+    os.setsid() if sys.argv[1] == "setsid" else os.setpgid(0, 0)
+    code = subprocess.call(sys.argv[2:])
+    os._exit(128 - code if code < 0 else code)
+sys.exit(os.waitstatus_to_exitcode(os.wait()[1]))
+"""
+
+
+@pytest.mark.parametrize("starter", ["setpgid", "setsid"])
+@pytest.mark.parametrize("mode", ["--session", "-c"])
+def test_job_control_follows_the_kernels_orphaned_group_rule(start, init_pyz, mode, starter):
+    # The kernel's rule: a group is not orphaned while any member has a parent in the
+    # same session and another group. With setpgid the starter is that member (its
+    # parent acts as the shell): SIGTSTP stops initapp too, as dumb-init's own tests
+    # want. With setsid no member has one: nothing could continue initapp, so it must
+    # keep running (the child alone stays stopped).
+    init = start("-c", STARTER, starter, str(init_pyz), mode, "sleep", "30", argv0=PYTHON,
+                 pid1=False)
+    initapp, child = wait_for(lambda: [(pid, kid) for pid in children_all(init.pid)
+                                       for kid in children(pid) if comm(kid) == "sleep"],
+                              what="initapp and its child sleep")[0]
+    try:
+        starter_pid = children(init.pid)[0]
+        assert os.getsid(init.pid) == init.pid != os.getsid(0)
+        assert os.getpgid(initapp) == os.getpgid(starter_pid) == starter_pid
+        os.kill(initapp, signal.SIGTSTP)
+        wait_for(lambda: state(child) == "T", what="the child stopped")
+        if starter == "setpgid":
+            wait_for(lambda: state(initapp) == "T", what="initapp stopped")
+            os.kill(initapp, signal.SIGCONT)
+            wait_for(lambda: state(child) == "S" and state(initapp) == "S", what="both running")
+        else:
+            time.sleep(0.5)  # what initapp does about it, it has done by now
+            assert state(initapp) == "S"
+        os.kill(initapp, signal.SIGTERM)  # continues the child if stopped, and ends it
+        assert init.wait() == 143
+    finally:
+        for pid in (child, initapp):
+            if alive(pid):  # initapp killed by the test's end would leave it stopped
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("mode", ["--session", "-c"])
+def test_orphaned_group_that_proc_cannot_show_never_stops_initapp(init_pyz, mode):
+    # Not PID 1 of a PID namespace whose group and session leader (unshare, in a
+    # session of its own) is outside it: getpgrp() and getsid() read 0 and /proc
+    # cannot tell. The group is orphaned (unshare's parent is in another session);
+    # the kernel itself discards the SIGTSTP initapp stops itself with.
+    proc = subprocess.Popen(UNSHARE + ["sh", "-c", '"$@"; exit $?', "sh", str(init_pyz), mode,
+                                       "sleep", "30"], env=CLEAN_ENV, start_new_session=True,
+                            stdin=subprocess.DEVNULL)
+    found = []
+    try:
+        found = wait_for(lambda: [[pid, kid] for pid in children_all(proc.pid)
+                                  for kid in children(pid) if comm(kid) == "sleep"],
+                         what="initapp and its child sleep")[0]
+        initapp, child = found
+        os.kill(initapp, signal.SIGTSTP)
+        wait_for(lambda: state(child) == "T", what="the child stopped")
+        time.sleep(0.5)  # what initapp does about it, it has done by now
+        assert state(initapp) == "S"
+        os.kill(initapp, signal.SIGTERM)
+        assert proc.wait(timeout=15) == 143
+    finally:
+        for pid in found + children_all(proc.pid) + [proc.pid]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def test_dumb_init_variables(start):
