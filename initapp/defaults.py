@@ -61,6 +61,9 @@ LOG_FIELD_BYTES = 512
 USAGE = """\
 usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
        init.pyz inspect [--json] [PID]    explain a PID 1 (default 1) from /proc
+       init.pyz probe CHECK [--timeout SECONDS]
+                                          check once that the workload is healthy
+                                          (exit 0, or 1 and why; see probe --help)
 
 Run COMMAND as the child of a container init: forward signals to it, reap
 zombies, stop the whole process tree gracefully, and exit with its status.
@@ -164,6 +167,73 @@ MSG_POST_STOP_STOP = "running the post-stop hook"
 # --pre-stop: the part of the grace period the hook may take before the workload
 # gets its stop signal anyway (the rest is the workload's).
 PRE_STOP_SHARE = 0.5
+
+# A COMMAND string with shell syntax runs as [COMMAND_SHELL, "-c", COMMAND]
+# (initapp/command.py); one made of words runs directly.
+COMMAND_SHELL = "/bin/sh"
+MSG_EMPTY_COMMAND = "empty command"
+MSG_UNCLOSED_QUOTE = "a {quote} quote is not closed"
+
+# init.pyz probe CHECK: how long a check may take in all (connecting, the answer,
+# a command's run), unless --timeout says otherwise. Never unlimited: a check that
+# hangs must end before the next one starts, or probes pile up (kubernetes#110070).
+PROBE_TIMEOUT_SECONDS = 5.0
+# While an exec: check's command runs, how often to look whether it has ended:
+# from the first interval, doubling, up to the last.
+PROBE_POLL_SECONDS = (0.001, 0.02)
+# How much of an HTTP answer is read at most to find its status line and headers.
+PROBE_HTTP_HEAD_BYTES = 65536
+PROBE_USAGE = """\
+usage: init.pyz probe CHECK [--timeout SECONDS]
+
+Check once that the workload is healthy: exit 0 if it is, 1 (with one line on
+stderr saying why) if not, 2 for a usage error. For a HEALTHCHECK without curl:
+  HEALTHCHECK CMD ["/sbin/init", "probe", "http://127.0.0.1:8000/healthz"]
+
+CHECK:
+  tcp:PORT, tcp:HOST:PORT   a connection is accepted (PORT alone: 127.0.0.1,
+                            then ::1; an IPv6 HOST in brackets: tcp:[::1]:PORT)
+  http://HOST[:PORT][/PATH] the answer is 2xx or 3xx (redirects not followed)
+  file:PATH                 PATH exists
+  exec:COMMAND              COMMAND exits 0 (words run directly, shell syntax
+                            with /bin/sh -c; killed with its process group at
+                            the timeout)
+options:
+  --timeout SECONDS   the whole check's time limit (default {timeout:g}); always on
+"""
+MSG_PROBE_UNHEALTHY = "unhealthy: {check}: {reason}"
+MSG_PROBE_USAGE = "probe: {error}"
+MSG_PROBE_NO_CHECK = "no CHECK given (usage: init.pyz probe CHECK [--timeout SECONDS])"
+MSG_PROBE_TWO_CHECKS = "one CHECK at a time: {first} and {second}"
+MSG_PROBE_BAD_TIMEOUT = "--timeout must be more than 0 (a probe always has a time limit): {value}"
+MSG_CHECK_UNKNOWN = ("not a check: {text} (expected tcp:PORT, tcp:HOST:PORT, "
+                     "http://HOST:PORT/PATH, file:PATH or exec:COMMAND)")
+MSG_CHECK_BAD_PORT = "not a port from 1 to 65535: {text}"
+MSG_CHECK_BAD_HOST = "not a host: {text}"
+MSG_CHECK_IPV6_BRACKETS = "an IPv6 address goes in brackets, as in tcp:[::1]:8080: {text}"
+MSG_CHECK_HTTPS = "https is not supported (no TLS): probe the plain-HTTP port: {text}"
+MSG_CHECK_USERINFO = "a user or password in the URL is not supported: {text}"
+MSG_CHECK_BAD_PATH = "a space or control character in the URL's path (percent-encode it): {text}"
+MSG_CHECK_EMPTY_PATH = "file: needs a path"
+MSG_CHECK_BAD_COMMAND = "exec: {error}"
+# Why a check passed or failed, as the probe's line and --ready's messages say it.
+MSG_CHECK_TIMED_OUT = "timed out after {seconds:g} s"
+MSG_CHECK_COMMAND_TIMED_OUT = "timed out after {seconds:g} s (its process group was killed)"
+MSG_CHECK_CONNECTED = "connection accepted by {address}"
+MSG_CHECK_CONNECT_FAILED = "{error} ({address})"
+MSG_CHECK_UNRESOLVED = "cannot resolve {host}: {error}"
+MSG_CHECK_HTTP_STATUS = "HTTP {status}"
+MSG_CHECK_NOT_HTTP = "not an HTTP answer: {start}"
+MSG_CHECK_HTTP_CLOSED = "the connection was closed before an HTTP answer"
+MSG_CHECK_HTTP_FAILED = "{error} while waiting for the answer"
+MSG_CHECK_FILE_EXISTS = "{path} exists"
+MSG_CHECK_FILE_MISSING = "missing file {path}"
+MSG_CHECK_FILE_UNREADABLE = "cannot look at {path}: {error}"
+MSG_CHECK_EXIT = "exit code {code}"
+MSG_CHECK_KILLED = "killed by {signal}"
+MSG_CHECK_NOT_FOUND = "command not found: {cmd}"
+MSG_CHECK_NO_SHELL = "no {shell} to run a command with shell syntax"
+MSG_CHECK_CANNOT_RUN = "cannot run {cmd}: {error}"
 
 # Shown by --license; the same text as the LICENSE file (a test checks it).
 LICENSE = """\

@@ -21,6 +21,11 @@ def main(argv=None):
 
         signals.unblock()  # Ctrl-C stops it
         return inspect.main(argv[1:])
+    if argv[:1] == ["probe"]:  # a subcommand too; `init.pyz -- probe` runs a program
+        from initapp import probe
+
+        signals.unblock()  # an engine's kill of a probe ends it; its command gets the mask
+        return probe.main(argv[1:])
     config = parse_arguments(argv)
     if not isinstance(config, cli.Config):
         return config

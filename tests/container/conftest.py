@@ -25,6 +25,7 @@ RECIPES = {
     "distroless": ("Dockerfile.distroless", "base-distroless"),
     "alpine": ("Dockerfile.alpine", "base-musl"),
     "entrypoint": ("entrypoint/Dockerfile", "base-bookworm"),
+    "healthcheck": ("Dockerfile.healthcheck", "base-bookworm"),
 }
 # Images of the tests' own: kind -> (the base, what follows FROM).
 DERIVED = {
@@ -106,6 +107,8 @@ class Images:
             context, options = self.context, []
             if kind == "multistage":   # the source tree itself is the context
                 context, options = ROOT, ["--network", "host"]
+            if kind == "healthcheck" and self.engine.name == "podman":
+                options = ["--format", "docker"]   # OCI images have no HEALTHCHECK
             self.engine("build", "-q", *options, "-f", str(ROOT / "images" / dockerfile),
                         "--build-arg", "BASE_IMAGE=" + self[base], "-t", name, str(context),
                         timeout=600)

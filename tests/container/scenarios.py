@@ -2,6 +2,7 @@
 the distroless image has no shell."""
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -197,3 +198,95 @@ def check_stop_during_start_up(engine, image, name, tmp_path):
     assert "so python3 is not started" in logs, logs
     assert took < 4.0
     assert engine.exit_code(name) == 143
+# images/Dockerfile.healthcheck's app without its /healthz file: it answers 404.
+NO_HEALTHZ = ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory",
+              "/tmp"]
+HEALTH_URL = "http://127.0.0.1:8000/healthz"
+
+
+def health(engine, name):
+    """The container's health as the engine keeps it: Status and Log (each check's
+    ExitCode and Output)."""
+    return json.loads(engine.inspect(name, "json .State.Health"))
+
+
+def wait_health(engine, name, status, run_check=False, timeout=60):
+    """Wait until the engine says the container is status. run_check: run the
+    HEALTHCHECK now and again (podman runs it on a systemd timer, none here)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if run_check:
+            engine("healthcheck", "run", name, check=False, timeout=30)
+        found = health(engine, name)
+        if found.get("Status") == status:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: %s is not %s: %s" % (engine.name, name, status, found))
+        time.sleep(0.5)
+
+
+def check_healthcheck(engine, image, healthy_name, unhealthy_name, run_check=False, options=()):
+    """The image's HEALTHCHECK (init.pyz probe http://...) makes the app healthy;
+    without its /healthz the app is unhealthy, and the engine's record of the check
+    holds the probe's line saying why."""
+    engine.run("-d", "--name", healthy_name, *options, image)
+    engine.run("-d", "--name", unhealthy_name, *options, image, *NO_HEALTHZ)
+    found = wait_health(engine, healthy_name, "healthy", run_check)
+    assert found["Log"][-1]["ExitCode"] == 0 and found["Log"][-1]["Output"] == ""
+    found = wait_health(engine, unhealthy_name, "unhealthy", run_check)
+    last = found["Log"][-1]
+    assert last["ExitCode"] == 1
+    assert last["Output"].strip() == "[initapp] unhealthy: %s: HTTP 404" % HEALTH_URL
+
+
+# Exit 3 if a process whose command line holds the text of argv[1] is alive.
+LEFT_BEHIND = """
+import os, sys
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            found = sys.argv[1].encode() in f.read() and int(pid) != os.getpid()
+    except OSError:
+        continue
+    if found:
+        sys.exit(3)
+"""
+
+
+def check_probe(engine, image, name, init, shell):
+    """init.pyz probe run by exec in a running container, as an engine runs a
+    HEALTHCHECK: an HTTP answer, a refused port, a command of words (run directly),
+    one with shell syntax (without a shell: says so), and a command that hangs
+    (killed at the timeout, nothing left of it)."""
+    engine.run("-d", "--name", name, image, "python3", "-m", "http.server", "8000", "--bind",
+               "127.0.0.1", "--directory", "/")
+
+    def probe(*args):
+        return engine("exec", name, *init, "probe", *args, check=False, timeout=30)
+
+    deadline = time.monotonic() + 20
+    while probe("http://127.0.0.1:8000/").returncode != 0:
+        assert time.monotonic() < deadline, "the app did not answer"
+        time.sleep(0.2)
+
+    def says(result, check, reason):
+        assert (result.returncode, result.stdout, result.stderr) == (
+            1, "", "[initapp] unhealthy: %s: %s\n" % (check, reason))
+        return True
+
+    url = "http://127.0.0.1:8000/no-such-file"
+    assert says(probe(url), url, "HTTP 404")
+    assert says(probe("tcp:8001"), "tcp:8001", "connection refused (127.0.0.1:8001)")
+    assert probe("exec:python3 -c 'import sys; sys.exit(0)'").returncode == 0
+    check = "exec:python3 -c pass && true"
+    if shell:
+        assert probe(check).returncode == 0
+    else:
+        assert says(probe(check), check, "no /bin/sh to run a command with shell syntax")
+    check = "exec:python3 -c 'import time; time.sleep(30)'"
+    began = time.monotonic()
+    assert says(probe("--timeout", "1", check), check,
+                "timed out after 1 s (its process group was killed)")
+    assert time.monotonic() - began < 10
+    left = engine("exec", name, "python3", "-c", LEFT_BEHIND, "time.sleep(30)", check=False)
+    assert left.returncode == 0, left.stderr

@@ -4,7 +4,7 @@ interpreter, its standard library and the libraries they load; no shell, no
 
 import pytest
 
-from scenarios import (RUNS, check_default, check_hup, check_run, check_stop,
+from scenarios import (RUNS, check_default, check_hup, check_probe, check_run, check_stop,
                        run_script_without_shebang)
 
 pytestmark = [pytest.mark.timeout(120, func_only=True), pytest.mark.usefixtures("module_root")]
@@ -54,3 +54,10 @@ def test_stop(each_engine, containers):
 def test_kill_hup_is_forwarded(each_engine, containers):
     engine, images = each_engine
     check_hup(engine, images["distroless"], containers(engine, "initapp-distroless-hup"))
+
+
+def test_probe_without_a_shell(each_engine, containers):
+    # A HEALTHCHECK here names the interpreter, as the ENTRYPOINT does.
+    engine, images = each_engine
+    check_probe(engine, images["distroless"], containers(engine, "initapp-distroless-probe"),
+                ["/usr/bin/python3", "-IS", "/sbin/init"], shell=False)

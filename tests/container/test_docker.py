@@ -12,6 +12,8 @@ from engine import versions
 from scenarios import (ENTRYPOINT_CHECK, ENTRYPOINT_DIGEST, ENTRYPOINT_SECRET, RUNS,
                        WRAPPED_APP, check_default, check_entrypoint_logs, check_hup, check_run,
                        check_stop, check_stop_during_start_up, check_wrapper_stop, start_app)
+from scenarios import (RUNS, WRAPPED_APP, check_default, check_healthcheck, check_hup, check_run,
+                       check_stop, check_wrapper_stop, start_app)
 from support import ROOT, SHELL_PROMPT, Terminal
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
@@ -123,6 +125,12 @@ def test_tty_ctrl_c_reaches_the_foreground_job(docker_daemon, docker_images, con
         terminal.close()
     assert docker.exit_code(name) == 7
 
+
+def test_healthcheck_with_probe_turns_healthy(docker, docker_images, containers):
+    # images/Dockerfile.healthcheck, checked every second instead of every 30 s.
+    check_healthcheck(docker, docker_images["healthcheck"], containers(docker, "initapp-healthy"),
+                      containers(docker, "initapp-unhealthy"),
+                      options=["--health-interval", "1s", "--health-retries", "2"])
 
 
 def test_readme_names_the_versions_that_ran_the_recipes(docker_daemon, podman):

@@ -6,8 +6,8 @@ signal 37, which musl does not call SIGRTMIN+3 (its SIGRTMIN is 35)."""
 import pytest
 
 from engine import PODMAN_STOP_SIGNAL, TINI
-from scenarios import (RUNS, check_default, check_hup, check_run, check_stop, check_wrapper_stop,
-                       run_script_without_shebang)
+from scenarios import (RUNS, check_default, check_hup, check_probe, check_run, check_stop,
+                       check_wrapper_stop, run_script_without_shebang)
 
 pytestmark = [pytest.mark.timeout(120, func_only=True), pytest.mark.usefixtures("module_root")]
 ROOT_KIND = "musl"  # the root the module's images are built on (module_root)
@@ -68,3 +68,9 @@ def test_stop_waits_for_the_app_behind_a_shell_wrapper(each_engine, containers, 
 def test_kill_hup_is_forwarded(each_engine, containers):
     engine, images = each_engine
     check_hup(engine, images["alpine"], containers(engine, "initapp-musl-hup"))
+
+
+def test_probe_on_musl(each_engine, containers):
+    engine, images = each_engine
+    check_probe(engine, images["alpine"], containers(engine, "initapp-musl-probe"),
+                ["/usr/local/sbin/init"], shell=True)

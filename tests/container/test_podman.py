@@ -8,6 +8,8 @@ from engine import PODMAN_STOP_SIGNAL, TINI
 from scenarios import (ENTRYPOINT_CHECK, ENTRYPOINT_DIGEST, ENTRYPOINT_SECRET, RUNS, check_default,
                        check_entrypoint_logs, check_hup, check_run, check_stop,
                        check_stop_during_start_up, check_wrapper_stop)
+from scenarios import (RUNS, check_default, check_healthcheck, check_hup, check_run, check_stop,
+                       check_wrapper_stop)
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
@@ -70,3 +72,10 @@ def test_stop_during_start_up(podman, podman_images, containers, tmp_path):
     # Its ENTRYPOINT is /sbin/init: podman stops it with 37, which is SIGTERM.
     check_stop_during_start_up(podman, podman_images["entrypoint"],
                                containers(podman, "initapp-stop-start-up"), tmp_path)
+def test_healthcheck_with_probe_turns_healthy(podman, podman_images, containers):
+    # images/Dockerfile.healthcheck built with --format docker; podman runs the
+    # HEALTHCHECK from a systemd timer, which this machine has not: podman
+    # healthcheck run runs it, as the timer would.
+    check_healthcheck(podman, podman_images["healthcheck"], containers(podman, "initapp-healthy"),
+                      containers(podman, "initapp-unhealthy"), run_check=True,
+                      options=["--health-retries", "2"])

@@ -1,7 +1,7 @@
 """The deliberate breaks `make mutants` applies, one per documented property: each
 line of SECURITY.md (group security), each option of the README's table (option),
 each step of the stop sequence (stop), and the other behaviours the README
-promises (core, inspect).
+promises (core, inspect, probe).
 
 A mutation is a list of edits, each an exact text of a file and what replaces
 it, and the tests that must fail when it is applied. When the source moves, an
@@ -20,7 +20,7 @@ def edit(path, old, new):
     return (path, old, new)
 
 
-GROUPS = ("security", "option", "stop", "core", "inspect")
+GROUPS = ("security", "option", "stop", "core", "inspect", "probe")
 M = Mutation
 SHUTDOWN, LOOP, TREE, SPAWN, MAIN, CLI = ("initapp/%s.py" % name for name in (
     "shutdown", "loop", "tree", "spawn", "main", "cli"))
@@ -28,6 +28,7 @@ LOG = "initapp/log.py"
 INSPECT = "initapp/inspect.py"
 STARTUP = "initapp/startup.py"
 LIFE = "test_lifecycle.py::"
+CHECKS = "initapp/checks.py"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -728,6 +729,30 @@ MUTATIONS = [
            "        if pid != self.child:\n"),
       edit(LOOP, "            if self.hook_reaped(pid, status):\n                return\n",
            "            self.hook_reaped(pid, status)\n")),
+    # -- init.pyz probe, and COMMAND strings ----------------------------------------------
+    M("probe-no-timeout", "probe", "the probe waits for an HTTP answer without a time limit",
+      ["test_probe.py::test_a_server_that_never_answers_ends_at_the_timeout",
+       "test_probe.py::test_the_default_timeout_is_5_seconds"],
+      edit(CHECKS, "        sock.settimeout(_left(deadline))\n        chunk = sock.recv",
+           "        sock.settimeout(None)\n        chunk = sock.recv")),
+    M("probe-3xx-unhealthy", "probe", "a 3xx answer counts as unhealthy",
+      ["test_probe.py::test_http_2xx_and_3xx_are_healthy"],
+      edit(CHECKS, "return 200 <= status < 400,", "return 200 <= status < 300,")),
+    M("probe-5xx-healthy", "probe", "a 5xx answer counts as healthy",
+      ["test_probe.py::test_http_other_answers_are_unhealthy"],
+      edit(CHECKS, "return 200 <= status < 400,", "return 200 <= status < 600,")),
+    M("probe-hang-not-killed", "probe", "an exec: command still running at the timeout is left running",
+      ["test_probe.py::test_a_command_that_hangs_is_killed_with_its_group_at_the_timeout"],
+      edit(CHECKS, "            _kill_group(pid)\n            os.waitpid(pid, 0)\n", "")),
+    M("probe-group-not-killed", "probe", "at the timeout, an exec: command is killed, not its group",
+      ["test_probe.py::test_a_command_that_hangs_is_killed_with_its_group_at_the_timeout"],
+      edit(CHECKS, "((os.killpg, pid), (os.kill, pid))", "((os.kill, pid),)")),
+    M("probe-double-dash", "probe", "`init.pyz -- probe` runs the subcommand",
+      ["test_probe.py::test_double_dash_probe_runs_a_program_named_probe"],
+      edit(MAIN, 'if argv[:1] == ["probe"]:', 'if [word for word in argv if word != "--"][:1] == ["probe"]:')),
+    M("command-shell-syntax-split", "probe", "a COMMAND with shell syntax is split into words",
+      ["test_command.py::test_shell_syntax_runs_under_sh"],
+      edit("initapp/command.py", "        elif char in SHELL_CHARACTERS:\n            return None\n", "")),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
