@@ -71,11 +71,15 @@ found_pythons() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/site-packages" "$work/sets" "$(dirname "$output")"
-# Only the runtime package goes in, without caches.
-tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' -cf - initapp | tar -C "$work/site-packages" -xf -
+# Only the runtime package goes in, without caches, and without the archive make
+# dist puts beside it for the wheel.
+tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' --exclude=initapp/init.pyz -cf - initapp \
+  | tar -C "$work/site-packages" -xf -
 "$shiv" --reproducible --site-packages "$work/site-packages" \
   -e initapp.main:main -p "$interpreter -IS" -o "$work/shiv.pyz" >/dev/null
 
+# The Python that runs the build's own tools (3.8+): each compiler is its child.
+finisher=${PYTHON:-python3}
 if [[ ${#named[@]} -gt 0 ]]; then candidates=("${named[@]}"); else mapfile -t candidates < <(found_pythons); fi
 covered=()
 for python in "${candidates[@]}"; do
@@ -88,14 +92,13 @@ for python in "${candidates[@]}"; do
   fi
   rm -rf "$work/new"
   # A source this version cannot compile fails the build here.
-  compiled=$("$python" -IS "$root/tools/compile_set.py" "$work/site-packages" "$work/new")
+  compiled=$("$finisher" -IS "$root/tools/compile_set.py" "$python" "$work/site-packages" "$work/new")
   tag=${compiled%% *}
   [[ -e $work/sets/$tag ]] && continue  # this version has its set already
   mv "$work/new/$tag" "$work/sets/$tag"
   covered+=("${compiled#* } ($python)")
 done
 
-finisher=${PYTHON:-python3}
 "$finisher" -IS "$root/tools/finish_pyz.py" "$work/shiv.pyz" "$output" \
   "$interpreter -IS" initapp.main:main "$work/sets"
 echo "bytecode for CPython:"
