@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test test-container test-pythons soak bench bench-window mutants mutants-security clean
+.PHONY: all venv build dist demo test test-container test-pythons soak bench bench-window mutants mutants-security clean
 
 all: build
 
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 build: venv
 	PYTHON=$(PYTHON) ./build.sh
 	PYTHON=$(PYTHON) ./build.sh --python /usr/bin/python3 --output dist/init-usr-bin.pyz
+
+# dist/: both archives, the wheel and the sdist (init.pyz inside as data) and
+# SHA256SUMS; the same source and Pythons give the same bytes (dist.sh says how).
+dist: venv
+	PYTHON=$(PYTHON) ./dist.sh
 
 # Build init.pyz and run it as PID 1 of a new PID namespace on a small demo.
 demo: build
