@@ -30,16 +30,20 @@ from initapp.defaults import (EXIT_INSTALL_FAILED, EXIT_USAGE, INSTALL_USAGE, MI
 DATA = "init.pyz"                   # the archive beside this module in a wheel
 CHECK_SECONDS = 60                  # for the interpreter's answers and the file's first run
 
-# Asked of the interpreter first, in code Python 2.7 still parses: its version, and
-# from 3.8 on the tag of its set (as initapp/archive.py's COMPILER computes it).
+# Asked of the interpreter first, in code Python 2.7 still parses and options it
+# knows (-E -s -S, not -I): its version, and from 3.8 on the tag of its set (as
+# initapp/archive.py's COMPILER computes it), from the import machinery Python
+# loaded at its start: no import that a file in the working directory could shadow.
 PROBE = """\
 import sys
 sys.stdout.write("%d.%d.%d\\n" % tuple(sys.version_info[:3]))
 if sys.version_info >= (3, 8) and sys.implementation.cache_tag:
-    from importlib.util import MAGIC_NUMBER
+    magic = sys.modules["_frozen_importlib_external"].MAGIC_NUMBER
     sys.stdout.write("%s-%d\\n" % (sys.implementation.cache_tag,
-                                   int.from_bytes(MAGIC_NUMBER[:2], "little")))
+                                   int.from_bytes(magic[:2], "little")))
 """
+
+
 class Failure(Exception):
     """One line for stderr, and the exit code."""
 
@@ -210,7 +214,7 @@ def run(command, what):
 def probe(interpreter):
     """(version, tag or None) of the interpreter; Failure when it cannot run or is
     older than initapp supports."""
-    answer = run([interpreter, "-IS", "-c", PROBE], MSG_INSTALL_PYTHON.format(python=interpreter))
+    answer = run([interpreter, "-E", "-s", "-S", "-c", PROBE], MSG_INSTALL_PYTHON.format(python=interpreter))
     lines = answer.decode("ascii", "replace").split()
     version = lines[0] if lines else "?"
     if tuple(int(part) for part in version.split(".")[:2] if part.isdigit()) < MIN_PYTHON:

@@ -18,6 +18,7 @@ def load_archive_module():
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "initapp",
                         "archive.py")
+    sys.dont_write_bytecode = True  # no __pycache__ in the checkout
     spec = spec_from_file_location("initapp_archive", path)
     module = module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -25,6 +25,7 @@ M = Mutation
 SHUTDOWN, LOOP, TREE, SPAWN, MAIN, CLI = ("initapp/%s.py" % name for name in (
     "shutdown", "loop", "tree", "spawn", "main", "cli"))
 LOG = "initapp/log.py"
+INSTALL = "initapp/install.py"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -158,7 +159,7 @@ MUTATIONS = [
       edit(MAIN, "        sys.stdout.write(cli.usage())", '        sys.stdout.write("")')),
     M("version", "option", "-V prints the bare version",
       ["test_cli.py::test_help_and_version"],
-      edit(MAIN, '"initapp %s\\n" % __version__', '"%s\\n" % __version__')),
+      edit(INSTALL, '    lines = ["initapp %s" % __version__]', '    lines = [__version__]')),
     M("license", "option", "-l prints a truncated license",
       ["test_dropin.py::test_license"],
       edit(MAIN, "        sys.stdout.write(LICENSE)", "        sys.stdout.write(LICENSE[:100])")),
@@ -531,6 +532,53 @@ MUTATIONS = [
       ["test_shutdown.py::test_exit_summary_in_json_at_every_verbosity",
        "test_shutdown.py::test_exit_summary_of_a_run_without_a_stop_sequence"],
       edit("initapp/exitcode.py", '"reaped": self.reaped,', '"reaped": self.reaped - 1,')),
+
+    # -- make dist and initapp install --------------------------------------------------
+    M("install-no-check", "core", "initapp install renames a file it never ran into PATH",
+      ["test_install.py::test_a_file_that_does_not_start_is_never_installed"],
+      edit(INSTALL, "        check(temporary, interpreter, path)\n", "")),
+    M("install-check-after-rename", "core",
+      "initapp install checks the new file only once it is PATH",
+      ["test_install.py::test_a_file_that_does_not_start_is_never_installed"],
+      edit(INSTALL, "        check(temporary, interpreter, path)\n        os.replace(temporary, path)\n",
+           "        os.replace(temporary, path)\n        check(path, interpreter, path)\n")),
+    M("install-overwrites-anything", "core",
+      "initapp install replaces a file that is not initapp's without --force",
+      ["test_install.py::test_a_file_that_is_not_initapps_is_refused_unless_forced",
+       "test_install.py::test_alpines_busybox_link_is_named_and_never_written_through"],
+      edit(INSTALL, "    if force or not os.path.lexists(path):", "    if True:")),
+    M("install-busybox-unnamed", "core", "the refusal of Alpine's /sbin/init does not name busybox",
+      ["test_install.py::test_alpines_busybox_link_is_named_and_never_written_through"],
+      edit(INSTALL, 'if os.path.basename(target) == "busybox":', "if False:")),
+    M("install-no-compile", "core",
+      "an archive without the interpreter's set is installed without one",
+      ["test_install.py::test_a_version_without_its_set_gets_the_one_the_build_makes"],
+      edit(INSTALL, "    added = tag is not None and SETS + tag not in files", "    added = False")),
+    M("install-shebang-unresolved", "core",
+      "the default shebang names sys.executable as it is (a venv's python)",
+      ["test_install.py::test_initapp_install_writes_the_archive_for_the_python_running_it"],
+      edit(INSTALL, "    real = os.path.realpath(sys.executable)", "    real = sys.executable")),
+    M("install-set-by-another-process", "core",
+      "the set compiled at install comes from a process that has imported more than the build's",
+      ["test_install.py::test_a_version_without_its_set_gets_the_one_the_build_makes"],
+      edit("initapp/archive.py", "import marshal, sys\nfrom importlib.util import MAGIC_NUMBER\n",
+           "import marshal, sys\nfrom importlib.util import MAGIC_NUMBER\n"
+           "if len(sys.argv) > 1: import zipfile, threading, json\n"),
+      edit("initapp/install.py", 'archive.compile_with(interpreter, archive.sources(files), CHECK_SECONDS)',
+           'archive.compile_with(interpreter, archive.sources(files), CHECK_SECONDS, ["x"])'),
+      edit("initapp/archive.py", "def compile_with(python, sources, timeout=120):",
+           "def compile_with(python, sources, timeout=120, extra=()):"),
+      edit("initapp/archive.py", '[python, "-IS", "-c", COMPILER]', '[python, "-IS", "-c", COMPILER] + list(extra)')),
+    M("version-no-sets", "core", "--version does not name the versions the archive has bytecode for",
+      ["test_cli.py::test_help_and_version"],
+      edit(INSTALL, '% ", ".join(versions(names)))', '% "")')),
+    M("dist-dates-unset", "core", "make dist leaves the wheel's and sdist's dates to the files' mtimes",
+      ["test_install.py::test_dist_dates_every_entry_by_source_date_epoch"],
+      edit("dist.sh", "if ! SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$zip_first} \\",
+           "if ! SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-} \\")),
+    M("dist-wheel-without-archive", "core", "the wheel does not carry the archive",
+      ["test_install.py::test_the_wheel_and_the_sdist_carry_the_archive"],
+      edit("dist.sh", 'install -m 644 "$out/init.pyz" "$stage/initapp/init.pyz"', "true")),
 
     # -- init.pyz inspect ---------------------------------------------------------------
     M("inspect-double-dash", "inspect", "`init.pyz -- inspect` runs the subcommand",
