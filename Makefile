@@ -40,7 +40,7 @@ test-pythons: venv
 # own), docker-compose, podman and podman kube play, all installed from Debian.
 # One group at a time (the first one installs the engines and makes the Debian
 # root, musl compiles a CPython), each with its run time; fails if one failed.
-CONTAINER_GROUPS := docker kube distroless musl podman
+CONTAINER_GROUPS := docker kube wheel distroless musl podman
 test-container: venv
 	@failed=; for group in $(CONTAINER_GROUPS); do \
 	  began=$$(date +%s); \

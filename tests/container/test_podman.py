@@ -1,4 +1,5 @@
-"""The slim-image recipes (images/Dockerfile, images/Dockerfile.build) in podman
+"""The slim-image recipes (images/Dockerfile, images/Dockerfile.build, and from
+make dist's files images/Dockerfile.wheel, .wheel-onestage and .release) in podman
 with runc, one container at a time."""
 
 import pytest
@@ -8,7 +9,9 @@ from scenarios import RUNS, check_default, check_hup, check_run, check_stop, che
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
-SLIM = ["copy", "multistage"]
+SLIM = ["copy", "multistage", "wheel"]
+# The other recipes for python:*-slim: each image's default command.
+OTHERS = ["wheel-onestage", "release"]
 
 
 @pytest.mark.parametrize("case", sorted(RUNS))
@@ -17,7 +20,7 @@ def test_run(podman, podman_images, image, case):
     check_run(podman, podman_images[image], case)
 
 
-@pytest.mark.parametrize("image", SLIM)
+@pytest.mark.parametrize("image", SLIM + OTHERS)
 def test_default_entrypoint_and_cmd(podman, podman_images, image):
     check_default(podman, podman_images, image)
 
