@@ -92,6 +92,16 @@ then renamed over PATH.
 exit codes: 0 installed; 2 usage error; 1 PATH left as it was (the reason on
 stderr).
 """
+MSG_INSTALL_USAGE = "{error} (usage: initapp install [--python INTERPRETER] [--force] PATH)"
+MSG_INSTALL_NO_PYTHON_VALUE = "--python needs an interpreter"
+MSG_INSTALL_BAD_PYTHON = "--python: the shebang needs an absolute path without spaces: {python!r}"
+MSG_INSTALL_NO_EXECUTABLE = "this Python does not know its own path: name it with --python"
+MSG_INSTALL_UNREADABLE = "cannot read the archive {archive}: {error}"
+MSG_INSTALL_IS_DIRECTORY = "{path} is a directory"
+MSG_INSTALL_CANNOT_COMPILE = "{python} cannot compile the archive's sources: {error}"
+MSG_INSTALL_NO_ANSWER = "{what}: no answer in {seconds} s"
+MSG_INSTALL_FAILED_RUN = "{what}: exit {code}{last}"
+MSG_INSTALL_PRINTED = "{what}: it printed {output!r}"
 MSG_INSTALL_NO_ARCHIVE = ("the package in {package} carries no archive to install (in a "
                           "checkout, make dist puts one there)")
 MSG_INSTALL_DIRECTORY = "cannot write {path}: {directory} is not a directory"
@@ -105,6 +115,13 @@ MSG_INSTALL_WRITE = "cannot write {path}: {error}"
 MSG_INSTALL_CHECK = "the new file (#!{interpreter} -IS) did not run; {path} is unchanged"
 MSG_INSTALL_DONE = ("installed {path}: #!{interpreter} -IS (Python {version}), from {source}; "
                     "that version's bytecode {bytecode}")
+# --version's second line: the versions with bytecode in the archive.
+MSG_VERSION_ARCHIVE = "bytecode for CPython {versions}; any other version runs the sources"
+MSG_VERSION_PACKAGE = ("run from the package in {package}; initapp install writes an archive "
+                       "with bytecode for CPython {versions}")
+MSG_VERSION_NO_ARCHIVE = ("run from the package in {package}; it has no archive to install "
+                          "(make dist puts one there)")
+MSG_VERSION_UNREADABLE = "cannot read the archive: {error}"
 MSG_NOT_FOUND = "{cmd}: command not found"
 MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
 MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"

@@ -22,10 +22,14 @@ import sys
 
 from initapp import __version__
 from initapp.archive import SETS, read, versions, write
-from initapp.defaults import (EXIT_INSTALL_FAILED, EXIT_USAGE, INSTALL_USAGE, MIN_PYTHON,
-                              MSG_INSTALL_BUSYBOX, MSG_INSTALL_CHECK, MSG_INSTALL_DIRECTORY,
-                              MSG_INSTALL_DONE, MSG_INSTALL_NO_ARCHIVE, MSG_INSTALL_NOT_OURS,
-                              MSG_INSTALL_OLD_PYTHON, MSG_INSTALL_PYTHON, MSG_INSTALL_WRITE)
+from initapp.defaults import (
+    EXIT_INSTALL_FAILED, EXIT_USAGE, INSTALL_USAGE, MIN_PYTHON, MSG_INSTALL_BAD_PYTHON,
+    MSG_INSTALL_BUSYBOX, MSG_INSTALL_CANNOT_COMPILE, MSG_INSTALL_CHECK, MSG_INSTALL_DIRECTORY,
+    MSG_INSTALL_DONE, MSG_INSTALL_FAILED_RUN, MSG_INSTALL_IS_DIRECTORY, MSG_INSTALL_NO_ANSWER,
+    MSG_INSTALL_NO_ARCHIVE, MSG_INSTALL_NO_EXECUTABLE, MSG_INSTALL_NO_PYTHON_VALUE,
+    MSG_INSTALL_NOT_OURS, MSG_INSTALL_OLD_PYTHON, MSG_INSTALL_PRINTED, MSG_INSTALL_PYTHON,
+    MSG_INSTALL_UNREADABLE, MSG_INSTALL_USAGE, MSG_INSTALL_WRITE, MSG_VERSION_ARCHIVE,
+    MSG_VERSION_NO_ARCHIVE, MSG_VERSION_PACKAGE, MSG_VERSION_UNREADABLE)
 
 DATA = "init.pyz"                   # the archive beside this module in a wheel
 CHECK_SECONDS = 60                  # for the interpreter's answers and the file's first run
@@ -55,10 +59,13 @@ class Failure(Exception):
 # -- which archive, and what it carries ------------------------------------------
 
 def running_archive():
-    """The path of the archive this process runs from, or None."""
-    loader = getattr(sys.modules.get("__main__"), "__loader__", None)
-    archive = getattr(loader, "archive", None)
-    return None if archive is None else os.path.normpath(archive)
+    """The path of the archive this process runs from, or None (a zip the package
+    is imported from, a wheel on PYTHONPATH, is no archive of initapp's)."""
+    main = sys.modules.get("__main__")
+    archive = getattr(getattr(main, "__loader__", None), "archive", None)
+    if archive is None or os.path.dirname(getattr(main, "__file__", "")) != archive:
+        return None
+    return os.path.normpath(archive)
 
 
 def packaged():
@@ -75,23 +82,19 @@ def describe():
     archive = running_archive()
     try:
         if archive is not None:
-            names = read(archive)
-            lines.append("bytecode for CPython %s; any other version runs the sources"
-                         % ", ".join(versions(names)))
-        else:
-            where = os.path.dirname(os.path.abspath(__file__))
+            lines.append(MSG_VERSION_ARCHIVE.format(versions=", ".join(versions(read(archive)))))
+        else:   # the package is on the file system (a set of the archive has no __file__)
+            package = os.path.dirname(os.path.abspath(__file__))
             data = packaged()
             if data is None:
-                lines.append("run from the package in %s; it has no archive to install "
-                             "(make dist puts one there)" % where)
+                lines.append(MSG_VERSION_NO_ARCHIVE.format(package=package))
             else:
                 import io
 
-                lines.append("run from the package in %s; initapp install writes an archive "
-                             "with bytecode for CPython %s" % (
-                                 where, ", ".join(versions(read(io.BytesIO(data))))))
+                lines.append(MSG_VERSION_PACKAGE.format(
+                    package=package, versions=", ".join(versions(read(io.BytesIO(data))))))
     except ValueError as error:
-        lines.append("cannot read the archive: %s" % error)
+        lines.append(MSG_VERSION_UNREADABLE.format(error=error))
     return "".join(line + "\n" for line in lines)
 
 
@@ -124,22 +127,21 @@ def parse(argv):
         elif word == "--python" or word.startswith("--python="):
             if word == "--python":
                 if not words:
-                    raise Failure("--python needs an interpreter", EXIT_USAGE)
+                    raise Failure(MSG_INSTALL_NO_PYTHON_VALUE, EXIT_USAGE)
                 word = "--python=" + words.pop(0)
             interpreter = word[len("--python="):]
             if not interpreter.startswith("/") or interpreter != "".join(interpreter.split()):
-                raise Failure("--python: the shebang needs an absolute path without spaces: %r"
-                              % interpreter, EXIT_USAGE)
+                raise Failure(MSG_INSTALL_BAD_PYTHON.format(python=interpreter), EXIT_USAGE)
         elif word == "--":
             paths += words
             break
         elif word.startswith("-") and word != "-":
-            raise Failure("unknown option: %r (%s)" % (word, INSTALL_USAGE.split("\n")[0]),
+            raise Failure(MSG_INSTALL_USAGE.format(error="unknown option: %r" % word),
                           EXIT_USAGE)
         else:
             paths.append(word)
     if len(paths) != 1:
-        raise Failure("expected one PATH, got %d (%s)" % (len(paths), INSTALL_USAGE.split("\n")[0]),
+        raise Failure(MSG_INSTALL_USAGE.format(error="expected one PATH, got %d" % len(paths)),
                       EXIT_USAGE)
     return paths[0], interpreter, force
 
@@ -147,7 +149,7 @@ def parse(argv):
 def default_interpreter():
     """The interpreter running this command, by the name a shebang should give it."""
     if not sys.executable:
-        raise Failure("this Python does not know its own path: name it with --python")
+        raise Failure(MSG_INSTALL_NO_EXECUTABLE)
     real = os.path.realpath(sys.executable)
     python3 = os.path.join(os.path.dirname(real), "python3")
     if python3 != real and os.path.realpath(python3) == real:
@@ -169,7 +171,7 @@ def source():
 
         return "the package's " + DATA, read(io.BytesIO(data))
     except ValueError as error:
-        raise Failure("cannot read the archive %s: %s" % (archive or DATA, error)) from None
+        raise Failure(MSG_INSTALL_UNREADABLE.format(archive=archive or DATA, error=error)) from None
 
 
 def check_target(path, force):
@@ -179,7 +181,7 @@ def check_target(path, force):
     if not os.path.isdir(directory):
         raise Failure(MSG_INSTALL_DIRECTORY.format(path=path, directory=directory))
     if os.path.isdir(path):
-        raise Failure("%s is a directory" % path)
+        raise Failure(MSG_INSTALL_IS_DIRECTORY.format(path=path))
     if force or not os.path.lexists(path):
         return directory
     try:
@@ -201,13 +203,13 @@ def run(command, what):
         done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=CHECK_SECONDS)
     except subprocess.TimeoutExpired:
-        raise Failure("%s: no answer in %d s" % (what, CHECK_SECONDS)) from None
+        raise Failure(MSG_INSTALL_NO_ANSWER.format(what=what, seconds=CHECK_SECONDS)) from None
     except OSError as error:
         raise Failure("%s: %s" % (what, error.strerror)) from None
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise Failure("%s: exit %d%s" % (what, done.returncode,
-                                          ": " + lines[-1] if lines else ""))
+        raise Failure(MSG_INSTALL_FAILED_RUN.format(what=what, code=done.returncode,
+                                                    last=": " + lines[-1] if lines else ""))
     return done.stdout
 
 
@@ -262,7 +264,7 @@ def compiled(interpreter, files, tag):
     try:
         found, _, data = archive.compile_with(interpreter, archive.sources(files), CHECK_SECONDS)
     except archive.CompileError as error:
-        raise Failure("%s cannot compile the archive's sources: %s" % (interpreter, error))
+        raise Failure(MSG_INSTALL_CANNOT_COMPILE.format(python=interpreter, error=error))
     if found != tag:
         raise Failure("%s compiled for %s, not %s" % (interpreter, found, tag))
     return data
@@ -282,4 +284,4 @@ def check(temporary, interpreter, path):
     what = MSG_INSTALL_CHECK.format(interpreter=interpreter, path=path)
     output = run([temporary, "--version"], what).decode("utf-8", "replace")
     if not output.startswith("initapp %s\n" % __version__):
-        raise Failure("%s: it printed %r" % (what, output[:200]))
+        raise Failure(MSG_INSTALL_PRINTED.format(what=what, output=output[:200]))

@@ -150,12 +150,15 @@ def test_initapp_install_writes_the_archive_for_the_python_running_it(tmp_path, 
     assert run([target, "sh", "-c", "exit 3"]).returncode == 3
 
 
-@pytest.mark.parametrize("way", ["python -m initapp", "init.pyz install"])
+@pytest.mark.parametrize("way", ["python -m initapp", "init.pyz install", "wheel on PYTHONPATH"])
 def test_every_way_to_install_writes_the_same_file(tmp_path, venv, dist, way):
+    # The wheel imported as a zip: the package's data read through zipimport.
     target = tmp_path / "init"
     command = {"python -m initapp": [venv / "bin" / "python", "-m", "initapp"],
-               "init.pyz install": [dist / "init-usr-bin.pyz"]}[way]
-    result = run(command + ["install", target], cwd=str(tmp_path))
+               "init.pyz install": [dist / "init-usr-bin.pyz"],
+               "wheel on PYTHONPATH": [PYTHON, "-m", "initapp"]}[way]
+    env = dict(CLEAN_ENV, PYTHONPATH=str(dist / WHEEL))
+    result = run(command + ["install", target], cwd=str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     assert target.read_bytes() == (dist / "init-usr-bin.pyz").read_bytes()
 
