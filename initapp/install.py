@@ -216,7 +216,8 @@ def run(command, what):
 def probe(interpreter):
     """(version, tag or None) of the interpreter; Failure when it cannot run or is
     older than initapp supports."""
-    answer = run([interpreter, "-E", "-s", "-S", "-c", PROBE], MSG_INSTALL_PYTHON.format(python=interpreter))
+    answer = run([interpreter, "-E", "-s", "-S", "-c", PROBE],
+                 MSG_INSTALL_PYTHON.format(python=interpreter))
     lines = answer.decode("ascii", "replace").split()
     version = lines[0] if lines else "?"
     if tuple(int(part) for part in version.split(".")[:2] if part.isdigit()) < MIN_PYTHON:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import DockerDaemon, podman_engine
+from engine import DockerDaemon, podman_engine, release_digest
 from support import PYTHON, ROOT, build, dist
 
 HERE = Path(__file__).parent
@@ -175,15 +175,6 @@ def context(tmp_path_factory):
     shutil.copy(HERE / "app.py", path / "app.py")
     shutil.copy(CA_BUNDLE, path / "ca-certificates.crt")
     return path
-
-
-def release_digest(directory, name):
-    """name's digest in directory's SHA256SUMS."""
-    for line in (Path(directory) / "SHA256SUMS").read_text().splitlines():
-        digest, listed = line.split("  ", 1)
-        if listed == name:
-            return digest
-    raise AssertionError("%s is not in SHA256SUMS" % name)
 
 
 @pytest.fixture(scope="session")

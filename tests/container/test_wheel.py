@@ -6,7 +6,7 @@ test_docker.py and test_podman.py.)"""
 
 import pytest
 
-from conftest import RECIPES, release_digest
+from engine import release_digest
 from support import ROOT
 
 pytestmark = pytest.mark.timeout(300, func_only=True)
@@ -62,9 +62,9 @@ def test_a_release_file_with_another_digest_is_refused(each_engine, tmp_path):
     engine, images = each_engine
     directory = images.wheelhouse()[0]
     wrong = release_digest(directory, "init-usr-bin.pyz")
-    dockerfile, base = RECIPES["release"]
-    result = engine("build", "--network", "none", "-f", str(ROOT / "images" / dockerfile),
-                    "--build-arg", "BASE_IMAGE=" + images[base],
+    dockerfile = ROOT / "images" / "Dockerfile.release"
+    result = engine("build", "--network", "none", "-f", str(dockerfile),
+                    "--build-arg", "BASE_IMAGE=" + images["base-slim"],
                     "--build-arg", "INITAPP_SHA256=" + wrong,
                     "-t", "localhost/initapp-test-release-refused", str(directory),
                     check=False, timeout=300)
