@@ -29,7 +29,7 @@ KILL_RETRY_SECONDS = 0.05
 # Not PID 1, the kill at the deadline first stops every process of the tree, scan
 # after scan, until one finds none it has not stopped; this bounds the scans of one
 # pass (what is left is found by the next pass, KILL_RETRY_SECONDS later).
-FREEZE_SCANS = 50
+FREEZE_SCANS = 200
 # Messages that name processes (the deadline's, the give-up's, the exit summary)
 # name at most this many, each command cut to this many characters.
 LIST_PROCESSES = 10

@@ -99,13 +99,58 @@ def descendants(root, processes):
     return found
 
 
+def children(pid):
+    """The pids of pid's children, from each of its threads' children file; None
+    when the kernel has no such file (built without CONFIG_PROC_CHILDREN)."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return []  # it exited
+    found = []
+    for task in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task), "rb") as listed:
+                found.extend(int(word) for word in listed.read().split())
+        except FileNotFoundError:
+            if not os.path.exists("/proc/self/task/%d/children" % os.getpid()):
+                return None
+        except OSError:
+            pass  # the thread exited
+    return found
+
+
+def walk(root, visit=None):
+    """The processes below root, parents before children, found by following the
+    children files: a walk as long as the tree, not as long as the machine's /proc
+    (a fork-and-exit loop outruns a whole scan). visit(process) is called on each
+    the moment it is found. None without children files."""
+    found, queue = [], [root]
+    while queue:
+        kids = children(queue.pop())
+        if kids is None:
+            return None
+        # Newest first: the kernel lists children oldest first, and the newest is
+        # the one most likely to fork and exit before the walk reaches it (its
+        # child, re-parented meanwhile, would be missed by this walk).
+        for pid in reversed(kids):
+            process = read_stat(pid)
+            if process is None:
+                continue
+            if visit is not None:
+                visit(process)
+            found.append(process)
+            if process.state != "Z":  # a zombie's children are someone else's now
+                queue.append(pid)
+    return found
+
+
 def members(pid1):
     """Every process the init answers for: the namespace as PID 1, else descendants."""
     me = os.getpid()
-    processes = all_processes()
     if pid1:
-        return [process for process in processes if process.pid != me]
-    return descendants(me, processes)
+        return [process for process in all_processes() if process.pid != me]
+    found = walk(me)
+    return descendants(me, all_processes()) if found is None else found
 
 
 def send(process, signo):
@@ -236,13 +281,26 @@ class Tree:
         not stopped, the tree is closed; then SIGKILL each (a stopped process dies
         of it at once). Returns how many got SIGKILL."""
         stopped = {}  # every process found, by key, its SIGSTOP sent or refused
-        for _ in range(FREEZE_SCANS):
-            found = [process for process in members(self.pid1) if key(process) not in stopped]
-            if not found:
-                break
-            for process in found:
+
+        def stop(process):
+            # At once, as the walk finds it: a process that forks and exits every
+            # millisecond is still the one found when the SIGSTOP comes.
+            if key(process) not in stopped:
                 send(process, signals.SIGSTOP)
                 stopped[key(process)] = process
+
+        quiet = 0     # walks in a row that found nothing new
+        for _ in range(FREEZE_SCANS):
+            before = len(stopped)
+            if walk(os.getpid(), stop) is None:
+                for process in descendants(os.getpid(), all_processes()):
+                    stop(process)
+            quiet = 0 if len(stopped) > before else quiet + 1
+            if quiet == 2:  # twice: a process re-parented during one walk shows in the next
+                break
+        else:
+            log.debug("the tree still forked after %d scans: killing what was found"
+                      % FREEZE_SCANS)
         return sum(1 for process in stopped.values() if send(process, signals.SIGKILL))
 
     def _signal_namespace(self, signo):

@@ -571,13 +571,14 @@ def test_a_process_started_after_the_stop_signal_gets_sigterm(start, tmp_path, m
     assert "sent SIGTERM to 0 remaining" not in init.stderr()
 
 
-# A TERM-ignoring walker: it forks and lets its parent exit, again and again, so
-# each generation is an orphan for a moment. Its last generation writes a file.
-# 100 idle processes beside it (they end by themselves) make each scan slower.
+# A TERM-ignoring walker: it forks and lets its parent exit, again and again
+# (PAUSE seconds apart), so each generation is an orphan for a moment. Its last
+# generation writes its pid to a file. 100 idle processes beside it (they end by
+# themselves) make the tree larger.
 WALKER = """
 import os, signal, subprocess, sys, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-life = float(sys.argv[2])
+life, pause = float(sys.argv[2]), float(sys.argv[3])
 for _ in range(100):
     subprocess.Popen(["sleep", str(life)], preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
 end = time.monotonic() + life
@@ -585,27 +586,36 @@ open(sys.argv[1] + "/ready", "w").close()
 while time.monotonic() < end:
     if os.fork() != 0:
         os._exit(0)
+    time.sleep(pause)
 open(sys.argv[1] + "/escaped", "w").write(str(os.getpid()))
 """
 
 
-def test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline(start, tmp_path, pod):
-    # Not PID 1 there is no atomic kill(-1): each scan of /proc is behind the
-    # walker's latest fork. initapp stops the tree before it kills it, so nothing
-    # forks meanwhile, and it never exits while one is alive.
-    sandbox = pod()
+@pytest.mark.parametrize("where, pause", [("pod", 0), ("pod", 0.001), ("host", 0.001)])
+def test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline(start, tmp_path, pod,
+                                                                         where, pause):
+    # Not PID 1 there is no atomic kill(-1), and a scan of the host's whole /proc
+    # is slower than the walker's round: initapp follows its own tree by the
+    # children files, stops each process before it kills the lot, so nothing forks
+    # meanwhile, and it never exits while one is alive. On the host the walker is
+    # a subreaper's descendant among the machine's processes.
+    sandbox = pod() if where == "pod" else None
     life = 4.0
     began = time.monotonic()
     init = start("--grace", "0.5", "-v", PYTHON, "-c", WALKER, str(tmp_path), str(life),
-                 pod=sandbox)
+                 str(pause), pod=sandbox, pid1=False)
     wait_file(tmp_path / "ready")
     assert init.wait() == 0                # the first walker's exit: the main child's code
-    assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
+    if sandbox is not None:
+        assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
     time.sleep(max(0.0, began + life + 0.5 - time.monotonic()))
-    assert not (tmp_path / "escaped").exists()
-    assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
+    assert not (tmp_path / "escaped").exists(), init.stderr()
+    if sandbox is not None:
+        assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
     assert not re.search(r"\b0 process\(es\)", init.stderr())
     assert "exiting without" not in init.stderr()
+    # The deadline's warning names what was alive: the walker among its sleeps.
+    assert "grace period of 0.5s is over; killing " in init.stderr()
 
 
 # A sender of real-time signals to initapp, as fast as it can, for a bounded time.

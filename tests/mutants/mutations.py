@@ -453,7 +453,7 @@ MUTATIONS = [
            "        if self.killed_at is None:\n"),
       # The stop-then-kill pass looks again by itself; once, it would leave the forks
       # made since its scan to the retry alone.
-      edit("initapp/defaults.py", "FREEZE_SCANS = 50", "FREEZE_SCANS = 1")),
+      edit("initapp/defaults.py", "FREEZE_SCANS = 200", "FREEZE_SCANS = 1")),
     M("delayed-kept", "stop", "a held signal is still forwarded after the main child is gone",
       ["test_shutdown.py::test_delayed_signal_is_dropped_once_the_main_child_is_gone"],
       edit(LOOP, "            self.delayed.clear()\n", "")),
@@ -490,6 +490,17 @@ MUTATIONS = [
            "                continue\n"),
       edit(SHUTDOWN, "return min(self.next_kill, self.killed_at + KILL_WAIT_SECONDS)",
            "return min(self.clock() + KILL_RETRY_SECONDS, self.killed_at + KILL_WAIT_SECONDS)")),
+    M("walk-oldest-first", "stop",
+      "not PID 1, the walk of the tree takes the children oldest first: a walker that "
+      "forks and exits is a zombie by the time the walk reaches it, and its child is missed",
+      ["test_shutdown.py::test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline"],
+      edit(TREE, "        for pid in reversed(kids):\n", "        for pid in kids:\n")),
+    M("freeze-after-the-walk", "stop",
+      "not PID 1, the freeze stops the processes a whole walk found, not each as it is found",
+      ["test_shutdown.py::test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline"],
+      edit(TREE, "            if walk(os.getpid(), stop) is None:\n",
+           "            for process in walk(os.getpid()) or ():\n                stop(process)\n"
+           "            if False:\n")),
     M("give-up-empty", "stop", "a give-up is declared with nobody alive (only zombies to reap)",
       ["test_shutdown.py::test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline",
        "test_shutdown_unit.py::test_no_give_up_while_nothing_is_alive"],
