@@ -177,11 +177,28 @@ def test_finish_is_bounded_by_its_deadline_when_stdout_stalls():
 
 
 def test_finish_writes_everything_before_it_returns():
-    # 8 MB through the relay, finish() called while most of it is still in the
-    # pipes: it returns only once all of it is written.
-    code = "import os\nfor _ in range(80000): os.write(1, b'y' * 99 + b'\\n')"
-    out, _ = relay_run([("a", py(code)), ("b", py("pass"))])
-    assert out == (b"a | " + b"y" * 99 + b"\n") * 80000
+    # The child writes 100 kB and exits while its output is still on its way
+    # (nobody reads initapp's stdout for the first 0.5 s): finish() returns only
+    # once all of it is written, so closing the output then loses nothing.
+    out_read, out_write = os.pipe()
+    relay = Relay(["a", "b"], stdout=out_write, stderr=out_write)
+    out, err = relay.pipes("a")
+    child = subprocess.Popen(py("import os\nfor _ in range(1000): os.write(1, b'y' * 99 + b'\\n')"),
+                             stdout=out, stderr=err)
+    relay.started("a")
+    relay.start()
+    try:
+        assert child.wait(timeout=20) == 0
+        readers = []
+        threading.Timer(0.5, lambda: readers.append(Reader(out_read))).start()
+        relay.finish(time.monotonic() + 20)
+        os.close(out_write)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    wait_for(lambda: readers, 5, "the reader")
+    assert readers[0].result() == (b"a | " + b"y" * 99 + b"\n") * 1000
 
 
 def test_an_output_that_fails_loses_only_its_share_and_says_so(capfd):
