@@ -58,6 +58,17 @@ LOG_LINE_BYTES = PIPE_BUF - 256
 LOG_NAME_CHARS = 200
 LOG_FIELD_BYTES = 512
 
+# The log relay of several processes (initapp/relay.py): each line a process
+# writes, prefixed with its name padded to the longest and this separator
+# ("web    | "). A line longer than RELAY_LINE_BYTES is written in pieces of that
+# size, each prefixed: a line is kept whole up to this size, and the relay holds
+# at most this much of an unfinished line a process. A pipe is read at most
+# RELAY_READ_BYTES at a time (a Linux pipe holds 64 KiB by default).
+RELAY_SEPARATOR = b" | "
+RELAY_LINE_BYTES = 65536
+RELAY_READ_BYTES = 65536
+MSG_RELAY_LOST = "{stream} failed ({error}): {count} bytes of the processes' output were lost"
+
 USAGE = """\
 usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
        init.pyz inspect [--json] [PID]    explain a PID 1 (default 1) from /proc
