@@ -213,6 +213,13 @@ def run_several(config, launch, pid1, oom):
 
     inherited_fds = open_fds()
     plan, main = config.plan
+    if launch.workdir is None:
+        # initapp leaves its directory (below); a process started later (a
+        # restart, one held back by --ready) still starts where the first did.
+        try:
+            launch.workdir = os.getcwd()
+        except OSError:
+            pass
     supervisor = make_supervisor(config, 0, pid1, launch, oom)
     supervisor.terminal = False
     relay = None
