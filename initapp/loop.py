@@ -78,7 +78,7 @@ class Supervisor:
             when = self.several.due()
             if when is not None:
                 due.append(when - self.clock())
-        return max(min(due), 0) if due else None
+        return min(due) if due else None
 
     # -- hooks --------------------------------------------------------------------
 

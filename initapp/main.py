@@ -250,13 +250,8 @@ def make_supervisor(config, child, pid1, launch, oom):
 
 
 def supervise(config, child, pid1, launch, oom):
-    tree = Tree(pid1, child, config.single_child)
-    shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
-    ending = Ending(child, config.command, oom, time.monotonic)
-    supervisor = Supervisor(config, child, tree, shutdown, time.monotonic, ending)
+    supervisor = make_supervisor(config, child, pid1, launch, oom)
     supervisor.terminal = spawn.on_terminal() and not config.session
-    if config.pre_stop is not None or config.post_stop is not None:
-        add_hooks(config, supervisor, launch)
     return supervisor.run()
 
 

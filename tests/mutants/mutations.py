@@ -31,6 +31,8 @@ LIFE = "test_lifecycle.py::"
 CHECKS = "initapp/checks.py"
 RELAY = "initapp/relay.py"
 RELAY_TESTS = "test_relay.py::"
+PROCS = "initapp/procs.py"
+PROCS_TESTS = "test_processes.py::"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -797,6 +799,34 @@ MUTATIONS = [
     M("relay-output-failure-silent", "core", "an output that fails loses the output unsaid",
       [RELAY_TESTS + "test_an_output_that_fails_loses_only_its_share_and_says_so"],
       edit(RELAY, "            self._report_lost()\n", "")),
+
+    # -- several processes ------------------------------------------------------------------
+    M("procs-end-stops-nothing", "core", "an ending process does not stop the others",
+      [PROCS_TESTS + "test_an_ending_process_stops_the_others_and_gives_its_code"],
+      edit(PROCS, "            if not self.stopping:\n                self.ended(proc)\n",
+           "            pass\n")),
+    M("procs-no-backoff", "core", "restarts ignore the backoff: every one after 1 s",
+      [PROCS_TESTS + "test_restarts_back_off_and_give_up_after_5_ends"],
+      edit(PROCS, "proc.backoff = min(proc.backoff * 2, RESTART_MAX_SECONDS)",
+           "proc.backoff = RESTART_FIRST_SECONDS")),
+    M("procs-no-give-up", "core", "a process failing again and again is restarted forever",
+      [PROCS_TESTS + "test_restarts_back_off_and_give_up_after_5_ends"],
+      edit(PROCS, "if len(proc.ends) >= RESTART_GIVE_UP_ENDS:", "if False:")),
+    M("procs-may-exit-ignored", "core", "a --may-exit process's exit 0 stops all",
+      [PROCS_TESTS + "test_may_exit_zero_ends_only_itself"],
+      edit(PROCS, "if not self.stopping and proc.may_exit and status == 0:",
+           "if False:")),
+    M("procs-stop-with-ignored", "core", "--stop-with is ignored: the stop signal goes to all",
+      [PROCS_TESTS + "test_stop_with_gives_a_process_its_own_signal"],
+      edit(PROCS, "proc.stop_pending = proc.stop_with or sent", "proc.stop_pending = sent")),
+    M("procs-ready-ignored", "core", "--ready holds nothing back",
+      [PROCS_TESTS + "test_ready_holds_the_next_processes_back"],
+      edit(PROCS, "if any(proc.check is not None and not proc.ready for proc in self.procs[:self.next]):",
+           "if False:")),
+    M("procs-reverse-ignored", "core", "--stop-order reverse stops all at once",
+      [PROCS_TESTS + "test_stop_order_reverse_stops_later_processes_first"],
+      edit(PROCS, '            if self.order == "reverse" and not forced and \\\n',
+           '            if False and \\\n')),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
