@@ -727,10 +727,10 @@ MUTATIONS = [
       edit(LOOP, '{"INITAPP_EXIT_CODE": str(code),', '{"INITAPP_EXIT_CODES": str(code),')),
     M("post-stop-code-wins", "option", "the post-stop hook's exit code becomes initapp's",
       ["test_hooks.py::test_post_stop_after_a_stop_and_its_failure_does_not_change_the_code"],
-      edit(LOOP, "        if pid != self.child:\n",
+      edit(LOOP, "        if pid != self.child or self.several is not None:\n",
            "        if self.post_stop is not None and pid == self.post_stop.pid:\n"
            "            self.status = status\n"
-           "        if pid != self.child:\n"),
+           "        if pid != self.child or self.several is not None:\n"),
       edit(LOOP, "            if self.hook_reaped(pid, status):\n                return\n",
            "            self.hook_reaped(pid, status)\n")),
     # -- init.pyz probe, and COMMAND strings ----------------------------------------------
