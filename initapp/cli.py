@@ -504,8 +504,11 @@ def _apply_environment(config, environ):
         if not option.variable:
             continue
         text = environ.get(option.variable, "")
-        if option.attr in ("env", "runs"):
+        if option.attr == "env":
             items = env_lines(text)
+        elif option.attr == "runs":   # one a line, each stripped as any item
+            items = [line.strip(WHITESPACE) for line in env_lines(text)
+                     if line.strip(WHITESPACE)]
         else:
             text = text.strip(WHITESPACE)
             if not text:
