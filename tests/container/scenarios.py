@@ -322,7 +322,7 @@ while True:
 KILL_WORKER = """
 import os, signal
 for pid in os.listdir("/proc"):
-    if pid.isdigit():
+    if pid.isdigit() and int(pid) != os.getpid():
         try:
             if b"worker.py" in open("/proc/%s/cmdline" % pid, "rb").read():
                 os.kill(int(pid), signal.SIGKILL)
@@ -345,7 +345,8 @@ def pair_dir(tmp_path):
 
 
 def start_pair(engine, image, name, tmp_path):
-    engine.run("-d", "--name", name, "-v", "%s:/app:ro" % pair_dir(tmp_path), image,
+    engine.run("-d", "--name", name, "-v", "%s:/app:ro" % pair_dir(tmp_path),
+               "--entrypoint", "/sbin/init", image,
                "--procfile", "/app/Procfile")
     engine.wait_log(name, "web    | web ready")
     engine.wait_log(name, "worker | worker ready")
