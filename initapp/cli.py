@@ -62,9 +62,24 @@ class Config:
         self.force_on_repeat = False
         self.pre_stop = None         # a COMMAND string run when the stop sequence begins
         self.post_stop = None        # ... and once the tree is gone, before the exit
+        self.runs = []               # --run NAME=COMMAND items, and --procfile's FILE
+        self.procfile = None
+        self.restart = []            # per-process items, NAME=VALUE (procs.py reads them)
+        self.may_exit = []
+        self.stop_with = []
+        self.ready = []
+        self.stop_order = "parallel"
+        self.log_prefix = True
         self.origin = {}             # attr: the flag (as typed) or variable it came from
         self.keyed = {}              # (attr, key): (from a flag, the signal as given)
         self.error = None            # the first usage error
+
+    def several(self):
+        """Whether an option of several processes is used: only then is procs.py
+        imported (the one-process start pays nothing for it)."""
+        return bool(self.runs or self.procfile or self.restart or self.may_exit
+                    or self.stop_with or self.ready or "stop_order" in self.origin
+                    or "log_prefix" in self.origin)
 
     def fail(self, message):
         if self.error is None:
@@ -191,6 +206,59 @@ def command_text(text):
         command.argv(text)
     except ValueError as error:
         raise ValueError("%s: %s" % (error, quoted(text))) from None
+    return text
+
+
+def run_item(text):
+    """--run NAME=COMMAND: the name checked here, the command as a hook's."""
+    name, sep, rest = text.partition("=")
+    process_name(name)
+    if not sep:
+        raise ValueError("expected NAME=COMMAND, got %s" % quoted(text))
+    command_text(rest)
+    return text
+
+
+def process_name(text):
+    """A process's NAME: letters, digits, _ and - (the Procfile's names)."""
+    if not text or not all(char.isascii() and (char.isalnum() or char in "_-") for char in text):
+        raise ValueError("not a process name (letters, digits, _ and -): %s" % quoted(text))
+    return text
+
+
+def _keyed(text, right):
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError("expected NAME=VALUE, got %s" % quoted(text))
+    return process_name(name), right(value)
+
+
+def restart_item(text):
+    def policy(value):
+        if value not in ("no", "on-failure", "always"):
+            raise ValueError("expected no, on-failure or always, got %s" % quoted(value))
+        return value
+    return _keyed(text, policy)
+
+
+def stop_with_item(text):
+    return _keyed(text, signals.parse)
+
+
+def ready_item(text):
+    from initapp import checks
+
+    def check(value):
+        try:
+            return checks.parse(value)
+        except ValueError as error:
+            raise ValueError("%s: %s" % (error, quoted(value))) from None
+    return _keyed(text, check)
+
+
+def stop_order(text):
+    if text not in ("parallel", "reverse"):
+        raise ValueError("expected parallel or reverse, got %s" % quoted(text))
     return text
 
 
@@ -343,6 +411,34 @@ OPTIONS = (
     Option(None, "--pre-start", "value", "pre_start",
            "run PATH (an executable, or each executable file of a directory, in name order) "
            "before COMMAND; one that fails ends the start", path, "INITAPP_PRE_START", "PATH"),
+    Option(None, "--run", "list", "runs",
+           "run COMMAND as the process NAME, beside the others; repeatable",
+           run_item, "INITAPP_RUN", "NAME=COMMAND"),
+    Option(None, "--procfile", "value", "procfile",
+           "run the processes of FILE's 'NAME: COMMAND' lines (Heroku's Procfile)",
+           path, "INITAPP_PROCFILE", "FILE"),
+    Option(None, "--restart", "list", "restart",
+           "restart NAME when it ends: no (default), on-failure or always; backing off "
+           "1s to 30s, failed for good after 5 ends in 60s", restart_item, "INITAPP_RESTART",
+           "NAME=POLICY"),
+    Option(None, "--may-exit", "list", "may_exit",
+           "NAME's exit with 0 ends only itself, not the container", process_name,
+           "INITAPP_MAY_EXIT", "NAME"),
+    Option(None, "--stop-with", "list", "stop_with",
+           "the signal NAME gets when the stop sequence begins (e.g. php=QUIT)",
+           stop_with_item, "INITAPP_STOP_WITH", "NAME=SIGNAL"),
+    Option(None, "--ready", "list", "ready",
+           "NAME is ready when CHECK passes (tcp:PORT, http://..., file:PATH, exec:COMMAND); "
+           "the processes listed after it start then", ready_item, "INITAPP_READY",
+           "NAME=CHECK"),
+    Option(None, "--stop-order", "value", "stop_order",
+           "parallel (default), or reverse: a process is stopped once those listed after "
+           "it have exited (at the latest at half the grace period)", stop_order,
+           "INITAPP_STOP_ORDER", "ORDER"),
+    Option(None, "--log-prefix", "value", "log_prefix",
+           "on (default): prefix each line of several processes with 'NAME | '; off: they "
+           "write to initapp's stdout and stderr directly", switch, "INITAPP_LOG_PREFIX",
+           "on|off"),
     Option("-s", "--subreaper", "switch", "subreaper",
            "accepted for tini: initapp always becomes a subreaper when not PID 1", switch),
 )
@@ -410,6 +506,9 @@ def _apply_environment(config, environ):
         text = environ.get(option.variable, "")
         if option.attr == "env":
             items = env_lines(text)
+        elif option.attr == "runs":   # one a line, each stripped as any item
+            items = [line.strip(WHITESPACE) for line in env_lines(text)
+                     if line.strip(WHITESPACE)]
         else:
             text = text.strip(WHITESPACE)
             if not text:

@@ -59,6 +59,17 @@ LOG_LINE_BYTES = PIPE_BUF - 256
 LOG_NAME_CHARS = 200
 LOG_FIELD_BYTES = 512
 
+# The log relay of several processes (initapp/relay.py): each line a process
+# writes, prefixed with its name padded to the longest and this separator
+# ("web    | "). A line longer than RELAY_LINE_BYTES is written in pieces of that
+# size, each prefixed: a line is kept whole up to this size, and the relay holds
+# at most this much of an unfinished line a process. A pipe is read at most
+# RELAY_READ_BYTES at a time (a Linux pipe holds 64 KiB by default).
+RELAY_SEPARATOR = b" | "
+RELAY_LINE_BYTES = 65536
+RELAY_READ_BYTES = 65536
+MSG_RELAY_LOST = "{stream} failed ({error}): {count} bytes of the processes' output were lost"
+
 USAGE = """\
 usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
        init.pyz inspect [--json] [PID]    explain a PID 1 (default 1) from /proc
@@ -306,3 +317,30 @@ LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
 OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
 """
+
+# -- several processes (--run, --procfile; procs.py) --------------------------------------
+RESTART_FIRST_SECONDS = 1.0     # the first restart's wait, doubling each time ...
+RESTART_MAX_SECONDS = 30.0      # ... up to this
+RESTART_RESET_SECONDS = 10.0    # a process that ran this long starts again from the first
+RESTART_GIVE_UP_ENDS = 5        # this many ends ...
+RESTART_GIVE_UP_SECONDS = 60.0  # ... within this long: failed for good
+READY_POLL_SECONDS = 0.1        # how often a --ready check runs while waiting
+READY_CHECK_SECONDS = 2.0       # one check's time limit
+MSG_PROCFILE_LINE = "{where} {file}, line {line}: expected NAME: COMMAND, got {text}"
+MSG_PROCFILE_UNREADABLE = "{where} {file}: {error}"
+MSG_PROCFILE_NAME = "{where} {file}, line {line}: {error}"
+MSG_PROCFILE_EMPTY = "{where} {file}: no process in it"
+MSG_PROCESS_TWICE = "two processes named {name}"
+MSG_PROCESS_UNKNOWN = "{where}: no process named {name}"
+MSG_PROCESS_OPTION_TWICE = "{where}: two items for {name}"
+MSG_SEVERAL_SINGLE_CHILD = "{where} runs one child only: it cannot be used with several processes"
+MSG_PROCESS_STARTED = "started {name} ({command}) as pid {pid}"
+MSG_PROCESS_ENDED = "{name} (pid {pid}) {what}"
+MSG_PROCESS_MAY_EXIT = "{name} (pid {pid}) exited with 0: a --may-exit process, the others go on"
+MSG_PROCESS_RESTART = "{name} (pid {pid}) {what}: restart {count} in {seconds:g}s"
+MSG_PROCESS_GAVE_UP = ("{name} (pid {pid}) {what}: failed for good, it ended {ends} times "
+                       "within {seconds:g}s")
+MSG_PROCESS_STOP = "{name} {what}"
+MSG_PROCESS_READY = "{name} (pid {pid}) is ready: {reason}"
+MSG_PROCESS_NOT_STARTED = "{name} was never started"
+MSG_NOTIFY_FAILED = "cannot send READY=1 to $NOTIFY_SOCKET {socket}: {error}"

@@ -49,6 +49,7 @@ class Ending:
         self.main = None           # the main child's end, in words
         self.main_oom = False
         self.limit = None          # the memory limit, read when an OOM kill is found
+        self.processes = None      # several processes: each one's summary (procs.py)
 
     def other_killed(self, pid):
         """A process of the tree other than the main child died of SIGKILL (not
@@ -116,6 +117,11 @@ class Ending:
             parts.append(MSG_SUMMARY_KILLED.format(processes=killed[0]) if shutdown.forced_by is None
                          else MSG_SUMMARY_FORCED.format(signal=shutdown.forced_by,
                                                         processes=killed[0]))
+        if self.processes:
+            fields["processes"] = self.processes
+            parts.append("processes: " + ", ".join(
+                "%(name)s (pid %(pid)s) %(ended)s, %(restarts)d restart(s)" % proc
+                for proc in self.processes))
         if oom_kills:
             parts.append("the OOM killer killed %d process(es) of the cgroup" % oom_kills)
         log.summary("; ".join(parts), "exit", **fields)

@@ -31,6 +31,10 @@ class Supervisor:
         self.post_stop = None
         self.held = None           # (signo, sent, arrival, delayable): a stop signal held
                                    # back while the pre-stop hook runs
+        # Several processes (procs.Several): the same loop, asking it at the points
+        # where they differ. None for one command: nothing of procs.py is loaded.
+        self.several = None
+        self.notify_socket = None
 
     def run(self):
         self.reap()
@@ -39,7 +43,8 @@ class Supervisor:
             if info is not None:
                 self.on_event(info)
             # After every signal too: a storm of them must not postpone a step.
-            if self.delayed or self.shutdown.scheduled or self.hook_due() is not None:
+            if self.delayed or self.shutdown.scheduled or self.hook_due() is not None \
+                    or self.several is not None:
                 self.on_timer()
         return self.exit_code()
 
@@ -69,6 +74,10 @@ class Supervisor:
         hook = self.hook_due()
         if hook is not None:
             due.append(hook - self.clock())
+        if self.several is not None:
+            when = self.several.due()
+            if when is not None:
+                due.append(when - self.clock())
         return min(due) if due else None
 
     # -- hooks --------------------------------------------------------------------
@@ -132,6 +141,12 @@ class Supervisor:
         return True
 
     def exit_code(self):
+        if self.several is not None:
+            # What the processes wrote reaches the output before the summary.
+            now = self.clock()
+            deadline = self.shutdown.deadline if self.shutdown.active else None
+            self.several.finish(max(deadline or now, now + 1.0))
+            self.ending.processes = self.several.summary()
         return self.ending.exit_code(self.status, self.shutdown, self.config.success_codes)
 
     # -- children ---------------------------------------------------------------
@@ -196,7 +211,9 @@ class Supervisor:
         if self.pre_stop is not None or self.post_stop is not None:
             if self.hook_reaped(pid, status):
                 return
-        if pid != self.child:
+        if self.several is not None and self.several.reaped(pid, status):
+            return
+        if pid != self.child or self.several is not None:
             if status == exitcode.KILLED and self.shutdown.killed_at is None:
                 self.ending.other_killed(pid)  # the OOM killer's, or a kill -9
             level = log.WARNING if self.config.warn_reap else log.DEBUG
@@ -271,6 +288,8 @@ class Supervisor:
             if when <= now:
                 del self.delayed[signo, sent]
                 self.forward(signo, sent)
+        if self.several is not None:
+            self.several.tick(now)
         if self.shutdown.tick():
             self.stop_for_timeout()
 
@@ -303,6 +322,9 @@ class Supervisor:
             return
         if self.status is not None:
             log.debug("not forwarding %s: the main child is gone" % signals.name(signo))
+            return
+        if self.several is not None:
+            self.several.forward(signo, sent, stop, termed)
             return
         group = self.config.pgroup or self.config.session
         # The group's members as they are before the signal: one forked after it (by

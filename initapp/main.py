@@ -45,6 +45,9 @@ def main(argv=None):
     launch = plan_launch(config, inherited, before)
     if launch is None:
         return EXIT_USAGE
+    if config.plan is not None and any(proc.check for proc in config.plan[0]):
+        # READY=1 is initapp's to send, once every checked process is ready.
+        launch.env_changes["NOTIFY_SOCKET"] = None
     pid1 = os.getpid() == 1
     set_parent_death_signal(config)
     if not pid1:
@@ -56,6 +59,8 @@ def main(argv=None):
         code = before.run_scripts(config, launch, pid1, oom)   # children of the init
         if code is not None:
             return code
+    if config.plan is not None:
+        return run_several(config, launch, pid1, oom)
     child = spawn_workload(config, launch)
     if child is None:
         return EXIT_INTERNAL
@@ -86,6 +91,17 @@ def parse_arguments(argv):
     if config.action == "license":
         sys.stdout.write(LICENSE)
         return 0
+    config.plan = None
+    if config.several():
+        from initapp import procs
+
+        try:
+            config.plan = procs.plan(config)
+        except cli.UsageError as error:
+            log.error(str(error), "usage")
+            return EXIT_USAGE
+        if config.plan[0]:
+            config.command = config.plan[0][config.plan[1]].argv
     if not config.command:
         log.error(MSG_NO_COMMAND, "usage")
         return EXIT_USAGE
@@ -153,14 +169,28 @@ def spawn_workload(config, launch):
     return child
 
 
-def close_inherited_fds():
-    """The child keeps what initapp inherited (LISTEN_FDS, pipes); the init keeps
-    only stdio (and its own way to stderr), so it holds no socket or file open
-    behind the workload's back."""
+def open_fds():
+    """The descriptors open now (not the listing's own, closed once listed)."""
     try:
         fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
     except OSError:
-        return
+        return []
+    found = []
+    for fd in fds:
+        try:
+            os.fstat(fd)
+            found.append(fd)
+        except OSError:
+            pass
+    return found
+
+
+def close_inherited_fds(fds=None):
+    """The child keeps what initapp inherited (LISTEN_FDS, pipes); the init keeps
+    only stdio (and its own way to stderr), so it holds no socket or file open
+    behind the workload's back. fds: those open before initapp made its own."""
+    if fds is None:
+        fds = open_fds()
     for fd in fds:
         if fd > 2 and fd != log.kept_fd:
             try:
@@ -181,14 +211,53 @@ def keep_relative_archive():
             pass
 
 
-def supervise(config, child, pid1, launch, oom):
+def run_several(config, launch, pid1, oom):
+    """Several processes (or one with their options): the same Supervisor, with
+    procs.Several for what differs. Only the processes started first get the
+    descriptors initapp inherited (LISTEN_FDS): those are closed in initapp then."""
+    from initapp import procs
+
+    inherited_fds = open_fds()
+    plan, main = config.plan
+    if launch.workdir is None:
+        # initapp leaves its directory (below); a process started later (a
+        # restart, one held back by --ready) still starts where the first did.
+        try:
+            launch.workdir = os.getcwd()
+        except OSError:
+            pass
+    supervisor = make_supervisor(config, 0, pid1, launch, oom)
+    supervisor.terminal = False
+    relay = None
+    if config.log_prefix and len(plan) > 1:
+        from initapp.relay import Relay
+
+        relay = Relay([proc.name for proc in plan])
+        relay.start()
+    supervisor.notify_socket = os.environ.get("NOTIFY_SOCKET")
+    several = procs.Several(supervisor, plan, main, launch, relay)
+    supervisor.several = several
+    if not several.start() and supervisor.status is None and several.next == 1:
+        return EXIT_INTERNAL
+    close_inherited_fds(inherited_fds)
+    keep_relative_archive()
+    os.chdir("/")
+    return supervisor.run()
+
+
+def make_supervisor(config, child, pid1, launch, oom):
     tree = Tree(pid1, child, config.single_child)
     shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
     ending = Ending(child, config.command, oom, time.monotonic)
     supervisor = Supervisor(config, child, tree, shutdown, time.monotonic, ending)
-    supervisor.terminal = spawn.on_terminal() and not config.session
     if config.pre_stop is not None or config.post_stop is not None:
         add_hooks(config, supervisor, launch)
+    return supervisor
+
+
+def supervise(config, child, pid1, launch, oom):
+    supervisor = make_supervisor(config, child, pid1, launch, oom)
+    supervisor.terminal = spawn.on_terminal() and not config.session
     return supervisor.run()
 
 

@@ -195,3 +195,14 @@ def discard(signos):
 
 
 pidfd_send_signal = getattr(_sig, "pidfd_send_signal", None)
+
+
+def block_all_in_thread():
+    """Block every catchable signal in the calling thread (a thread started now
+    inherits that mask, so no signal is ever delivered to it); returns the mask
+    to restore."""
+    return _sig.pthread_sigmask(_sig.SIG_BLOCK, CATCHABLE)
+
+
+def restore_thread_mask(mask):
+    _sig.pthread_sigmask(_sig.SIG_SETMASK, mask)

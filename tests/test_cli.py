@@ -84,18 +84,23 @@ LIST_SAMPLES = {
     "INITAPP_REWRITE": ("USR1:USR2", "HUP:0"), "INITAPP_DELAY": ("TERM:5", "HUP:1.5"),
     "INITAPP_TO_ALL": ("HUP", "USR1"), "INITAPP_SUCCESS_CODES": ("143", "130"),
     "INITAPP_STOP_SIGNALS": ("TERM", "QUIT"), "INITAPP_FILE_ENV": ("DB_PASSWORD", "API_KEY"),
+    "INITAPP_RESTART": ("web=always", "worker=on-failure"), "INITAPP_MAY_EXIT": ("migrate", "cron"),
+    "INITAPP_STOP_WITH": ("php=QUIT", "nginx=QUIT"), "INITAPP_READY": ("db=tcp:5432", "web=file:/x"),
 }
 
 
 @pytest.mark.parametrize("separator", [",", ", ", " , ", ",\t"])
 def test_every_list_variable_takes_the_same_syntax(separator):
-    lists = [o for o in cli.OPTIONS if o.kind == "list" and o.variable != "INITAPP_ENV"]
+    # INITAPP_ENV and INITAPP_RUN: one item a line (values hold commas).
+    lists = [o for o in cli.OPTIONS if o.kind == "list"
+             and o.variable not in ("INITAPP_ENV", "INITAPP_RUN")]
     assert sorted(o.variable for o in lists) == sorted(LIST_SAMPLES)
     for option in lists:
         first, second = LIST_SAMPLES[option.variable]
         spaced = getattr(parse("x", **{option.variable: " %s%s%s " % (first, separator, second)}),
                          option.attr)
-        assert spaced == getattr(parse("x", **{option.variable: first + "," + second}), option.attr)
+        assert repr(spaced) == repr(getattr(parse("x", **{option.variable: first + "," + second}),
+                                            option.attr))
         assert len(spaced) >= 2
 
 
@@ -363,6 +368,10 @@ VALUE_SAMPLES = {
     "--post-stop": ("/app/flush", "/app/flush"),
     "--success-code": ("143", {143}), "--file-env": ("TOKEN", ["TOKEN"]),
     "--pre-start": ("/docker-entrypoint.d", "/docker-entrypoint.d"),
+    "--run": ("web=gunicorn app", ["web=gunicorn app"]), "--procfile": ("/app/Procfile", "/app/Procfile"),
+    "--restart": ("web=always", [("web", "always")]), "--may-exit": ("migrate", ["migrate"]),
+    "--stop-with": ("php=QUIT", [("php", signal.SIGQUIT)]), "--stop-order": ("reverse", "reverse"),
+    "--log-prefix": ("off", False),
 }
 SWITCHES = [o for o in cli.OPTIONS if o.kind == "switch" and o.variable]
 PADDING = [" ", "\t", "\r\n", " \t\r\n "]
@@ -387,7 +396,8 @@ def test_every_variable_value_is_stripped(padding):
 def test_every_value_option_has_a_sample():
     assert sorted(VALUE_SAMPLES) == sorted(
         o.long for o in cli.OPTIONS
-        if o.variable and o.kind != "switch" and o.variable != "INITAPP_ENV")
+        if o.variable and o.kind != "switch" and o.variable not in ("INITAPP_ENV", "INITAPP_READY"))
+    # --ready's value is a checks.Check (no equality): tested in test_processes.py.
 
 
 @pytest.mark.parametrize("padding", [" ", "\t", "\n"])
@@ -397,7 +407,8 @@ def test_flag_values_are_taken_as_typed(padding):
             continue
         text, value = VALUE_SAMPLES[option.long]
         assert getattr(parse(option.long, text, "x"), option.attr) == value
-        if option.long in ("--user", "--workdir", "--pre-start", "--pre-stop", "--post-stop"):
+        if option.long in ("--user", "--workdir", "--pre-start", "--pre-stop", "--post-stop",
+                           "--procfile"):
             # Names and command lines: kept as typed, looked up before the start.
             assert getattr(parse(option.long, padding + text, "x"), option.attr) == padding + text
             continue

@@ -293,3 +293,83 @@ def check_probe(engine, image, name, init, shell):
     assert time.monotonic() - began < 10
     left = engine("exec", name, "python3", "-c", LEFT_BEHIND, "time.sleep(30)", check=False)
     assert left.returncode == 0, left.stderr
+
+
+# -- several processes: a web server and a worker from a Procfile -----------------------
+
+PAIR_WEB = """
+import http.server, signal, sys, threading
+server = http.server.HTTPServer(("127.0.0.1", 8000), http.server.SimpleHTTPRequestHandler)
+def stop(signo, frame):
+    print("got SIGTERM", flush=True)
+    threading.Thread(target=server.shutdown).start()
+signal.signal(signal.SIGTERM, stop)
+print("web ready", flush=True)
+server.serve_forever()
+print("web cleanup done", flush=True)
+"""
+
+PAIR_WORKER = """
+import signal, sys, time
+def stop(signo, frame):
+    print("got SIGTERM", flush=True)
+    time.sleep(1)
+    print("worker cleanup done", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("worker ready", flush=True)
+while True:
+    time.sleep(0.2)
+"""
+
+KILL_WORKER = """
+import os, signal
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and int(pid) != os.getpid():
+        try:
+            if b"worker.py" in open("/proc/%s/cmdline" % pid, "rb").read():
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def pair_dir(tmp_path):
+    """A Procfile and its two programs, mounted read-only at /app."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "web.py").write_text(PAIR_WEB)
+    (app / "worker.py").write_text(PAIR_WORKER)
+    (app / "Procfile").write_text("# the pair\nweb: python3 /app/web.py\n"
+                                  "worker: python3 /app/worker.py\n")
+    for path in [app] + list(app.iterdir()):
+        path.chmod(0o755)
+    return app
+
+
+def start_pair(engine, image, name, tmp_path):
+    engine.run("-d", "--name", name, "-v", "%s:/app:ro" % pair_dir(tmp_path),
+               "--entrypoint", "/sbin/init", image,
+               "--procfile", "/app/Procfile")
+    engine.wait_log(name, "web    | web ready")
+    engine.wait_log(name, "worker | worker ready")
+
+
+def check_pair_stop(engine, image, name, tmp_path):
+    """docker stop: both get SIGTERM and finish their cleanup; logs are prefixed."""
+    start_pair(engine, image, name, tmp_path)
+    took = stop(engine, name)
+    logs = engine.logs(name)
+    assert "web    | web cleanup done" in logs and "worker | worker cleanup done" in logs, logs
+    assert 0.9 < took < 5.0
+    assert engine.exit_code(name) == 0
+
+
+def check_pair_worker_killed(engine, image, name, tmp_path):
+    """The worker killed by SIGKILL ends the container with 137; the web stops cleanly."""
+    start_pair(engine, image, name, tmp_path)
+    engine("exec", name, "python3", "-c", KILL_WORKER)
+    engine("wait", name, timeout=30)
+    logs = engine.logs(name)
+    assert "web    | web cleanup done" in logs, logs
+    assert engine.exit_code(name) == 137

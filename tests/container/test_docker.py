@@ -185,3 +185,16 @@ def test_entrypoint_recipe_default_command(docker, docker_images):
 def test_stop_during_start_up(docker, docker_images, containers, tmp_path):
     check_stop_during_start_up(docker, docker_images["entrypoint"],
                                containers(docker, "initapp-stop-start-up"), tmp_path)
+
+
+def test_several_processes_stop(docker, docker_images, containers, tmp_path):
+    from scenarios import check_pair_stop
+
+    check_pair_stop(docker, docker_images["copy"], containers(docker, "initapp-pair"), tmp_path)
+
+
+def test_several_processes_worker_killed(docker, docker_images, containers, tmp_path):
+    from scenarios import check_pair_worker_killed
+
+    check_pair_worker_killed(docker, docker_images["copy"], containers(docker, "initapp-pair-kill"),
+                             tmp_path)

@@ -82,3 +82,16 @@ def test_healthcheck_with_probe_turns_healthy(podman, podman_images, containers)
     check_healthcheck(podman, podman_images["healthcheck"], containers(podman, "initapp-healthy"),
                       containers(podman, "initapp-unhealthy"), run_check=True,
                       options=["--health-retries", "2"])
+
+
+def test_several_processes_stop(podman, podman_images, containers, tmp_path):
+    from scenarios import check_pair_stop
+
+    check_pair_stop(podman, podman_images["copy"], containers(podman, "initapp-pair"), tmp_path)
+
+
+def test_several_processes_worker_killed(podman, podman_images, containers, tmp_path):
+    from scenarios import check_pair_worker_killed
+
+    check_pair_worker_killed(podman, podman_images["copy"], containers(podman, "initapp-pair-kill"),
+                             tmp_path)

@@ -30,6 +30,10 @@ STARTUP = "initapp/startup.py"
 LIFE = "test_lifecycle.py::"
 CHECKS = "initapp/checks.py"
 INSTALL = "initapp/install.py"
+RELAY = "initapp/relay.py"
+RELAY_TESTS = "test_relay.py::"
+PROCS = "initapp/procs.py"
+PROCS_TESTS = "test_processes.py::"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -784,10 +788,10 @@ MUTATIONS = [
       edit(LOOP, '{"INITAPP_EXIT_CODE": str(code),', '{"INITAPP_EXIT_CODES": str(code),')),
     M("post-stop-code-wins", "option", "the post-stop hook's exit code becomes initapp's",
       ["test_hooks.py::test_post_stop_after_a_stop_and_its_failure_does_not_change_the_code"],
-      edit(LOOP, "        if pid != self.child:\n",
+      edit(LOOP, "        if pid != self.child or self.several is not None:\n",
            "        if self.post_stop is not None and pid == self.post_stop.pid:\n"
            "            self.status = status\n"
-           "        if pid != self.child:\n"),
+           "        if pid != self.child or self.several is not None:\n"),
       edit(LOOP, "            if self.hook_reaped(pid, status):\n                return\n",
            "            self.hook_reaped(pid, status)\n")),
     # -- init.pyz probe, and COMMAND strings ----------------------------------------------
@@ -814,6 +818,76 @@ MUTATIONS = [
     M("command-shell-syntax-split", "probe", "a COMMAND with shell syntax is split into words",
       ["test_command.py::test_shell_syntax_runs_under_sh"],
       edit("initapp/command.py", "        elif char in SHELL_CHARACTERS:\n            return None\n", "")),
+
+    # -- the log relay of several processes -------------------------------------------
+    M("relay-thread-takes-signals", "core",
+      "the relay thread is created with signals unblocked: a signal sent to initapp "
+      "can be taken, and lost, by it",
+      [RELAY_TESTS + "test_the_relay_thread_never_takes_a_signal_sent_to_the_process"],
+      edit(RELAY, "mask = _sig.pthread_sigmask(_sig.SIG_BLOCK, _catchable())",
+           "mask = _sig.pthread_sigmask(_sig.SIG_UNBLOCK, _catchable())")),
+    M("relay-writes-what-it-reads", "core",
+      "the relay writes each read as it came, not whole lines: lines of two processes mix",
+      [RELAY_TESTS + "test_two_writers_hammering_never_mix_within_a_line"],
+      edit(RELAY, "        end = data.rfind(b\"\\n\") + 1\n        if not end:",
+           "        end = len(data)\n        if not end:")),
+    M("relay-big-writes", "core",
+      "the relay writes many lines in one write of more than PIPE_BUF bytes: initapp's own "
+      "messages land inside a relayed line",
+      [RELAY_TESTS + "test_initapps_own_messages_never_land_inside_a_relayed_line"],
+      edit(RELAY, "            if size - start > PIPE_BUF:", "            if False:")),
+    M("relay-no-newline-added", "core", "a last line without a newline is written without one",
+      [RELAY_TESTS + "test_bytes_pass_untouched_and_a_last_line_gets_its_newline"],
+      edit(RELAY, "            self._emit(stream, stream.partial + b\"\\n\")",
+           "            self._write(stream.out, stream.prefix + stream.partial)")),
+    M("relay-long-line-whole", "core", "a line longer than 64 KiB is written whole",
+      [RELAY_TESTS + "test_a_line_longer_than_64_kib_is_written_in_prefixed_pieces"],
+      edit(RELAY, "        if len(head) > RELAY_LINE_BYTES + 1:", "        if False:"),
+      edit(RELAY, "            if len(stream.partial) > RELAY_LINE_BYTES:", "            if False:")),
+    M("relay-finish-no-wait", "core", "finish() returns at once: what is still in the pipes is lost",
+      [RELAY_TESTS + "test_finish_writes_everything_before_it_returns"],
+      edit(RELAY, "                self._done.wait(max(0.0, deadline - time.monotonic()))",
+           "                pass")),
+    M("relay-finish-unbounded", "core", "finish() waits for the relay however long it takes",
+      [RELAY_TESTS + "test_finish_is_bounded_by_its_deadline_when_stdout_stalls",
+       RELAY_TESTS + "test_a_stalled_stdout_holds_the_writer_back_while_the_main_loop_runs_on"],
+      edit(RELAY, "                self._done.wait(max(0.0, deadline - time.monotonic()))",
+           "                self._done.wait()")),
+    M("relay-keeps-old-pipes", "core", "a restarted process's old pipes stay open in initapp",
+      [RELAY_TESTS + "test_a_restarted_process_gets_new_pipes_and_the_old_ones_are_closed"],
+      edit(RELAY, "            self._selector.unregister(stream.fd)\n            os.close(stream.fd)",
+           "            self._selector.unregister(stream.fd)")),
+    M("relay-output-failure-silent", "core", "an output that fails loses the output unsaid",
+      [RELAY_TESTS + "test_an_output_that_fails_loses_only_its_share_and_says_so"],
+      edit(RELAY, "            self._report_lost()\n", "")),
+
+    # -- several processes ------------------------------------------------------------------
+    M("procs-end-stops-nothing", "core", "an ending process does not stop the others",
+      [PROCS_TESTS + "test_an_ending_process_stops_the_others_and_gives_its_code"],
+      edit(PROCS, "            if not self.stopping:\n                self.ended(proc)\n",
+           "            pass\n")),
+    M("procs-no-backoff", "core", "restarts ignore the backoff: every one after 1 s",
+      [PROCS_TESTS + "test_restarts_back_off_and_give_up_after_5_ends"],
+      edit(PROCS, "proc.backoff = min(proc.backoff * 2, RESTART_MAX_SECONDS)",
+           "proc.backoff = RESTART_FIRST_SECONDS")),
+    M("procs-no-give-up", "core", "a process failing again and again is restarted forever",
+      [PROCS_TESTS + "test_restarts_back_off_and_give_up_after_5_ends"],
+      edit(PROCS, "if len(proc.ends) >= RESTART_GIVE_UP_ENDS:", "if False:")),
+    M("procs-may-exit-ignored", "core", "a --may-exit process's exit 0 stops all",
+      [PROCS_TESTS + "test_may_exit_zero_ends_only_itself"],
+      edit(PROCS, "if not self.stopping and proc.may_exit and status == 0:",
+           "if False:")),
+    M("procs-stop-with-ignored", "core", "--stop-with is ignored: the stop signal goes to all",
+      [PROCS_TESTS + "test_stop_with_gives_a_process_its_own_signal"],
+      edit(PROCS, "proc.stop_pending = proc.stop_with or sent", "proc.stop_pending = sent")),
+    M("procs-ready-ignored", "core", "--ready holds nothing back",
+      [PROCS_TESTS + "test_ready_holds_the_next_processes_back"],
+      edit(PROCS, "if any(proc.check is not None and not proc.ready for proc in self.procs[:self.next]):",
+           "if False:")),
+    M("procs-reverse-ignored", "core", "--stop-order reverse stops all at once",
+      [PROCS_TESTS + "test_stop_order_reverse_stops_later_processes_first"],
+      edit(PROCS, '            if self.order == "reverse" and not forced and \\\n',
+           '            if False and \\\n')),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
