@@ -83,8 +83,8 @@ def parse(text):
 
 
 def _parse_http(rest, text):
-    authority, slash, path = rest.partition("/")
-    path = (slash + path).partition("#")[0] or "/"
+    authority, slash, path = rest.partition("#")[0].partition("/")
+    path = slash + path or "/"
     if authority.find("?") >= 0:   # http://host:port?query: the path is empty
         authority, _, query = authority.partition("?")
         path = "/?" + query
@@ -216,7 +216,8 @@ def _connect(check, deadline):
     """(a connected socket, its address shown), or raise ValueError with the first
     address's error (tcp:PORT: 127.0.0.1's, not that of a host without IPv6)."""
     net = _net()
-    reason = None
+    reason = "no address to connect to"
+    first = True
     for family, address in _addresses(check.host, check.port, deadline):
         sock = None
         try:
@@ -230,7 +231,8 @@ def _connect(check, deadline):
         except OSError as error:
             if sock is not None:
                 sock.close()
-            if reason is None:
+            if first:
+                first = False
                 reason = MSG_CHECK_CONNECT_FAILED.format(error=_strerror(error),
                                                          address=_show(family, address))
         except BaseException:
@@ -350,8 +352,12 @@ def _exec(check, deadline):
             if error.errno != errno.ENOEXEC:
                 raise
             # An executable file without a #! line: the shell runs it, as execvp
-            # and every shell do (posix_spawnp does not).
-            pid = _spawn([COMMAND_SHELL, "-c", 'exec "$0" "$@"'] + argv)
+            # and every shell do (posix_spawnp does not); without a shell, the
+            # file's own error stands.
+            try:
+                pid = _spawn([COMMAND_SHELL, "-c", 'exec "$0" "$@"'] + argv)
+            except FileNotFoundError:
+                raise error from None
     except OSError as error:
         if isinstance(error, FileNotFoundError) and command.uses_shell(argv):
             return False, MSG_CHECK_NO_SHELL.format(shell=argv[0])
@@ -393,7 +399,7 @@ def _kill_group(pid):
         try:
             kill(target, signals.SIGKILL)
         except ProcessLookupError:
-            pass        # the group has no one left but the command, a zombie
+            pass        # nobody left there to kill
 
 
 _RUNNERS = {"tcp": _tcp, "http": _http, "file": _file, "exec": _exec}

@@ -602,6 +602,7 @@ def test_a_check_imports_only_what_it_needs(init_pyz, tmp_path, raw):
     ("http://web:81?ready", ("http", "web", 81, "/?ready")),
     ("http://[::1]:8000/a?b=c#frag", ("http", "::1", 8000, "/a?b=c")),
     ("http://[::1]/x", ("http", "::1", 80, "/x")),
+    ("http://web#top", ("http", "web", 80, "/")),
     ("file:/run/ready", ("file", None, None, "/run/ready")),
     ("file:relative", ("file", None, None, "relative")),
 ])
