@@ -463,6 +463,24 @@ def test_a_command_that_left_its_group_is_killed_too(init_pyz, tmp_path):
         kill_leftovers(pid_file)
 
 
+# -- as PID 1 ------------------------------------------------------------------------
+
+def test_as_pid1_of_a_namespace(start, raw, tmp_path):
+    # docker run --entrypoint /sbin/init IMAGE probe ...: the probe is PID 1 (no
+    # signal's default action applies to it), and still ends at its limit.
+    url = "http://127.0.0.1:%d/" % raw(silent).port
+    for check in (url, "exec:sleep 60 & wait"):
+        began = time.monotonic()
+        init = start("probe", "--timeout", "1", check)
+        assert init.wait() == 1
+        assert 1.0 <= time.monotonic() - began < 2.5
+        reason = "timed out after 1 s" + (" (its process group was killed)"
+                                            if check.startswith("exec:") else "")
+        assert init.stderr() == "[initapp] unhealthy: %s: %s\n" % (check, reason)
+    (tmp_path / "ready").write_text("")
+    assert start("probe", "file:%s" % (tmp_path / "ready")).wait() == 0
+
+
 # -- as a user with no rights ------------------------------------------------------------
 
 def test_as_a_user_without_rights(init_pyz, shared_dir, web, raw, tmp_path):
