@@ -13,11 +13,12 @@ receive gets what is left of it, a name is looked up in a thread that is left
 behind at the limit, and a command still running then is killed with its process
 group and reaped. run() blocks the calling thread up to that limit.
 
-Each kind imports what it needs when it runs (socket for tcp and http, nothing
-for file): a probe costs an interpreter's start and little more. HTTP is spoken
-over a plain socket (one GET, HTTP/1.1, Connection: close; only the status line
-and headers are read): http.client would cost its email and parsing modules at
-every probe, and reads with a timeout for each receive, not one for the whole."""
+Each kind imports what it needs when it runs (_socket, the C module under
+socket, for tcp and http; _thread only to look a name up; nothing for file): a
+probe costs an interpreter's start and little more. HTTP is spoken over a plain
+socket (one GET, HTTP/1.1, Connection: close; only the status line is waited
+for): http.client would cost its email and parsing modules at every probe, and
+reads with a timeout for each receive, not one for the whole."""
 
 import errno
 import os
@@ -82,8 +83,8 @@ def parse(text):
 
 
 def _parse_http(rest, text):
-    authority, slash, path = rest.partition("/")
-    path = (slash + path).partition("#")[0] or "/"
+    authority, slash, path = rest.partition("#")[0].partition("/")
+    path = slash + path or "/"
     if authority.find("?") >= 0:   # http://host:port?query: the path is empty
         authority, _, query = authority.partition("?")
         path = "/?" + query
@@ -151,19 +152,29 @@ def _strerror(error):
     return text[:1].lower() + text[1:]
 
 
+def _net():
+    """The C module socket.py wraps: the same calls and constants, without the enum
+    and selectors modules socket imports (milliseconds at every probe)."""
+    try:
+        import _socket as net
+    except ImportError:  # pragma: no cover - other Python implementations
+        import socket as net
+    return net
+
+
 def _addresses(host, port, deadline):
     """[(family, sockaddr)] to try, or raise ValueError(reason). An address as
     text is taken as it is; a name is looked up in a thread of its own, since
-    getaddrinfo has no timeout (a resolver that never answers)."""
-    import socket
-
+    getaddrinfo has no timeout (a resolver that never answers). Hosts are ASCII
+    (parse() says so), passed as bytes: no IDNA codec (and re) to import."""
+    net = _net()
     candidates = LOCAL_HOSTS if host is None else (host,)
     found = []
     for candidate in candidates:
         try:
-            found += socket.getaddrinfo(candidate, port, type=socket.SOCK_STREAM,
-                                        flags=socket.AI_NUMERICHOST)
-        except socket.gaierror:
+            found += net.getaddrinfo(candidate.encode("ascii"), port, 0, net.SOCK_STREAM, 0,
+                                     net.AI_NUMERICHOST)
+        except net.gaierror:
             if host is None:
                 continue        # no IPv6 here: 127.0.0.1 alone
             found = _lookup(host, port, deadline)
@@ -171,55 +182,57 @@ def _addresses(host, port, deadline):
 
 
 def _lookup(host, port, deadline):
-    import socket
-    import threading
+    import _thread
 
+    net = _net()
     answer = []
+    done = _thread.allocate_lock()
+    done.acquire()
 
     def look_up():
         try:
-            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except (OSError, UnicodeError) as error:
+            answer.append(net.getaddrinfo(host.encode("ascii"), port, 0, net.SOCK_STREAM))
+        except OSError as error:
             answer.append(error)
+        finally:
+            done.release()
 
-    # A daemon thread: a lookup that outlives the check does not hold the exit.
-    thread = threading.Thread(target=look_up, name="initapp-lookup", daemon=True)
-    thread.start()
-    thread.join(_left(deadline))
-    if not answer:
+    # A thread of _thread's: one still looking up when the check ends does not hold
+    # the probe's exit.
+    _thread.start_new_thread(look_up, ())
+    if not done.acquire(True, _left(deadline)):
         raise TimedOut
     if isinstance(answer[0], Exception):
-        raise ValueError(MSG_CHECK_UNRESOLVED.format(host=host, error=_strerror(answer[0])))
+        raise ValueError(MSG_CHECK_UNRESOLVED.format(host=clip(host), error=_strerror(answer[0])))
     return answer[0]
 
 
 def _show(family, address):
-    import socket
-
     host, port = address[:2]
-    return "[%s]:%d" % (host, port) if family == socket.AF_INET6 else "%s:%d" % (host, port)
+    return "[%s]:%d" % (host, port) if family == _net().AF_INET6 else "%s:%d" % (host, port)
 
 
 def _connect(check, deadline):
     """(a connected socket, its address shown), or raise ValueError with the first
     address's error (tcp:PORT: 127.0.0.1's, not that of a host without IPv6)."""
-    import socket
-
-    reason = None
+    net = _net()
+    reason = "no address to connect to"
+    first = True
     for family, address in _addresses(check.host, check.port, deadline):
         sock = None
         try:
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock = net.socket(family, net.SOCK_STREAM)
             sock.settimeout(_left(deadline))
             sock.connect(address)
             return sock, _show(family, address)
-        except socket.timeout:
+        except net.timeout:
             sock.close()
             raise TimedOut
         except OSError as error:
             if sock is not None:
                 sock.close()
-            if reason is None:
+            if first:
+                first = False
                 reason = MSG_CHECK_CONNECT_FAILED.format(error=_strerror(error),
                                                          address=_show(family, address))
         except BaseException:
@@ -262,9 +275,7 @@ def _http(check, deadline):
 
 
 def _is_timeout(error):
-    import socket
-
-    return isinstance(error, socket.timeout)
+    return isinstance(error, _net().timeout)
 
 
 def _status(sock, deadline):
@@ -318,14 +329,14 @@ def _start(data):
 
 
 def _file(check, deadline):
+    path = printable(clip(check.path))
     try:
         os.stat(check.path)
     except FileNotFoundError:
-        return False, MSG_CHECK_FILE_MISSING.format(path=printable(check.path))
+        return False, MSG_CHECK_FILE_MISSING.format(path=path)
     except OSError as error:
-        return False, MSG_CHECK_FILE_UNREADABLE.format(path=printable(check.path),
-                                                       error=_strerror(error))
-    return True, MSG_CHECK_FILE_EXISTS.format(path=printable(check.path))
+        return False, MSG_CHECK_FILE_UNREADABLE.format(path=path, error=_strerror(error))
+    return True, MSG_CHECK_FILE_EXISTS.format(path=path)
 
 
 def _exec(check, deadline):
@@ -341,8 +352,12 @@ def _exec(check, deadline):
             if error.errno != errno.ENOEXEC:
                 raise
             # An executable file without a #! line: the shell runs it, as execvp
-            # and every shell do (posix_spawnp does not).
-            pid = _spawn([COMMAND_SHELL, "-c", 'exec "$0" "$@"'] + argv)
+            # and every shell do (posix_spawnp does not); without a shell, the
+            # file's own error stands.
+            try:
+                pid = _spawn([COMMAND_SHELL, "-c", 'exec "$0" "$@"'] + argv)
+            except FileNotFoundError:
+                raise error from None
     except OSError as error:
         if isinstance(error, FileNotFoundError) and command.uses_shell(argv):
             return False, MSG_CHECK_NO_SHELL.format(shell=argv[0])
@@ -384,7 +399,7 @@ def _kill_group(pid):
         try:
             kill(target, signals.SIGKILL)
         except ProcessLookupError:
-            pass        # the group has no one left but the command, a zombie
+            pass        # nobody left there to kill
 
 
 _RUNNERS = {"tcp": _tcp, "http": _http, "file": _file, "exec": _exec}

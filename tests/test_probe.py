@@ -299,6 +299,27 @@ def test_the_default_timeout_is_5_seconds(init_pyz, raw):
     assert 5.0 <= took < 6.5
 
 
+def test_a_resolver_that_never_answers_ends_at_the_timeout(init_pyz, tmp_path):
+    # The probe in a mount namespace whose resolv.conf names a DNS server on the
+    # loopback that takes every query and answers none: getaddrinfo would wait for
+    # its own timeouts (5 s a try); the probe ends at its limit all the same.
+    silent_dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent_dns.bind(("127.0.9.53", 53))     # not 127.0.0.53: a local resolver's
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.9.53\noptions timeout:5 attempts:2\n")
+    with silent_dns:
+        command = ["unshare", "--mount", "sh", "-c",
+                   'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "sh",
+                   str(resolv), str(init_pyz), "probe", "--timeout", "1",
+                   "tcp:no-such-host.invalid:80"]
+        began = time.monotonic()
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30,
+                                env=CLEAN_ENV)
+        took = time.monotonic() - began
+    assert unhealthy(result, "tcp:no-such-host.invalid:80", "timed out after 1 s")
+    assert 1.0 <= took < 2.5
+
+
 def test_a_connection_nobody_accepts_ends_at_the_timeout(init_pyz):
     # A full backlog: the SYN is dropped and connect() waits. The listener takes one
     # pending connection; more are dropped once the queue (backlog + 1) is full.
@@ -337,6 +358,15 @@ def test_file_present_and_missing(init_pyz, shared_dir, tmp_path):
     dangling.symlink_to(missing)
     assert unhealthy(probe(init_pyz, "file:%s" % dangling)[0], "file:%s" % dangling,
                      "missing file %s" % dangling)
+    # What the check names cannot make a second line, nor a line past one write.
+    forged = "%s/x\n[initapp] healthy" % tmp_path
+    result = probe(init_pyz, "file:" + forged)[0]
+    assert unhealthy(result, "file:%s/x\\n[initapp] healthy" % tmp_path,
+                     "missing file %s/x\\n[initapp] healthy" % tmp_path)
+    long = "/" + "x" * 5000
+    result = probe(init_pyz, "file:" + long)[0]
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert len(result.stderr) < 1000 and "..." in result.stderr
 
 
 # -- exec --------------------------------------------------------------------------
@@ -431,6 +461,24 @@ def test_a_command_that_left_its_group_is_killed_too(init_pyz, tmp_path):
         assert not alive(pid)
     finally:
         kill_leftovers(pid_file)
+
+
+# -- as PID 1 ------------------------------------------------------------------------
+
+def test_as_pid1_of_a_namespace(start, raw, tmp_path):
+    # docker run --entrypoint /sbin/init IMAGE probe ...: the probe is PID 1 (no
+    # signal's default action applies to it), and still ends at its limit.
+    url = "http://127.0.0.1:%d/" % raw(silent).port
+    for check in (url, "exec:sleep 60 & wait"):
+        began = time.monotonic()
+        init = start("probe", "--timeout", "1", check)
+        assert init.wait() == 1
+        assert 1.0 <= time.monotonic() - began < 2.5
+        reason = "timed out after 1 s" + (" (its process group was killed)"
+                                            if check.startswith("exec:") else "")
+        assert init.stderr() == "[initapp] unhealthy: %s: %s\n" % (check, reason)
+    (tmp_path / "ready").write_text("")
+    assert start("probe", "file:%s" % (tmp_path / "ready")).wait() == 0
 
 
 # -- as a user with no rights ------------------------------------------------------------
@@ -534,26 +582,30 @@ def test_double_dash_probe_runs_a_program_named_probe(init_pyz, tmp_path):
     assert (result.returncode, result.stdout) == (0, "a program named probe: tcp:1\n")
 
 
-def test_a_check_imports_only_what_it_needs(init_pyz, tmp_path):
-    # -X importtime on the built archive: file: needs no socket, tcp: no http.client,
-    # and none needs threading (only a name to look up does).
+def test_a_check_imports_only_what_it_needs(init_pyz, tmp_path, raw):
+    # -X importtime on the built archive: file: needs no socket; tcp: and http: the C
+    # module _socket, not socket (enum, selectors) nor the IDNA codec (re); none
+    # needs http.client or subprocess; only a name to look up starts a thread.
     def imported(check):
-        env = dict(CLEAN_ENV)
         result = subprocess.run([PYTHON, "-IS", "-X", "importtime", str(init_pyz), "probe",
-                                 check],
-                                capture_output=True, text=True, timeout=15, env=env)
+                                 check], capture_output=True, text=True, timeout=15,
+                                env=CLEAN_ENV)
         return {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:") and "|" in line}
 
+    heavy = {"socket", "threading", "http.client", "encodings.idna", "subprocess", "urllib"}
     present = tmp_path / "x"
     present.write_text("")
     for_file = imported("file:%s" % present)
     assert "initapp.checks" in for_file
-    assert not {"socket", "threading", "http.client", "subprocess"} & for_file
+    assert "_socket" not in for_file and not heavy & for_file
     for_tcp = imported("tcp:1")
-    assert "socket" in for_tcp
-    assert not {"threading", "http.client", "email.parser", "subprocess"} & for_tcp
-    assert not {"http.client", "email.parser", "subprocess"} & imported("http://127.0.0.1:1/")
+    assert "_socket" in for_tcp and not heavy & for_tcp
+    server = raw(lambda connection, stopping: connection.sendall(b"HTTP/1.1 200 OK\r\n\r\n"))
+    for_http = imported("http://127.0.0.1:%d/" % server.port)
+    assert "_socket" in for_http and not heavy & for_http
+    for_name = imported("tcp:localhost:%d" % server.port)
+    assert not heavy & for_name
 
 
 # -- the grammar, unit by unit -------------------------------------------------------------
@@ -568,6 +620,7 @@ def test_a_check_imports_only_what_it_needs(init_pyz, tmp_path):
     ("http://web:81?ready", ("http", "web", 81, "/?ready")),
     ("http://[::1]:8000/a?b=c#frag", ("http", "::1", 8000, "/a?b=c")),
     ("http://[::1]/x", ("http", "::1", 80, "/x")),
+    ("http://web#top", ("http", "web", 80, "/")),
     ("file:/run/ready", ("file", None, None, "/run/ready")),
     ("file:relative", ("file", None, None, "relative")),
 ])
