@@ -367,3 +367,13 @@ def test_initapps_own_messages_never_land_inside_a_relayed_line(tmp_path):
                                 line), line[:120]
             messages += 1
     assert relayed == 20000 and messages > 0
+
+
+def test_the_start_of_one_process_imports_nothing_of_the_relay():
+    # The relay, its thread and its selector are for two or more processes only.
+    done = subprocess.run([PYTHON, "-IS", "-c",
+                           "import sys; sys.path.insert(0, %r); import initapp.main\n"
+                           "print(sorted(m for m in ('initapp.relay', 'threading', 'selectors')"
+                           " if m in sys.modules))" % str(PROGS.parent.parent)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout == "[]\n", done.stderr
