@@ -99,6 +99,17 @@ class Relay:
         self._wake()
         return tuple(self.write_ends[name])
 
+    def fds(self):
+        """The descriptors the relay keeps open in initapp (its wake-up pipe, its
+        selector, the read ends): whatever closes initapp's inherited descriptors
+        must spare them."""
+        found = {self._wake_read, self._wake_write, self._selector.fileno()}
+        found.update(stream.fd for stream in list(self._new))
+        found.update(self._streams)
+        for ends in self.write_ends.values():
+            found.update(ends)
+        return found
+
     def started(self, name):
         """The child has its copies: close initapp's, so the pipe ends when the
         process (and whatever inherited its output) is gone."""
@@ -145,7 +156,7 @@ class Relay:
         for out, name in _STREAMS:
             lost = self.lost.get(self.outputs[out - 1])
             if lost:
-                log.warning(MSG_RELAY_LOST.format(stream=name, error=lost[1], count=lost[0]),
+                log.warning(MSG_RELAY_LOST.format(output=name, error=lost[1], count=lost[0]),
                             "relay-lost", stream=name, bytes=lost[0])
 
     def _wake(self):
@@ -166,8 +177,12 @@ class Relay:
                 for key, _ in self._selector.select():
                     if key.data is None:
                         self._clear_wake()
-                    else:
+                        continue
+                    try:
                         self._read(key.data)
+                    except Exception:  # noqa: BLE001 - a bug must not stop the others
+                        # Its process then gets EPIPE instead of hanging on a full pipe.
+                        self._forget(key.data)
         finally:
             self._done.set()
 
@@ -215,6 +230,13 @@ class Relay:
         if self._streams.pop(stream.fd, None) is not None:
             self._selector.unregister(stream.fd)
             os.close(stream.fd)
+
+    def _forget(self, stream):
+        if self._streams.pop(stream.fd, None) is not None:
+            try:
+                self._selector.unregister(stream.fd)
+            finally:
+                os.close(stream.fd)
 
     def _lines(self, stream, data):
         end = data.rfind(b"\n") + 1

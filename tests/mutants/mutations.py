@@ -743,6 +743,10 @@ MUTATIONS = [
     M("relay-output-failure-silent", "core", "an output that fails loses the output unsaid",
       [RELAY_TESTS + "test_an_output_that_fails_loses_only_its_share_and_says_so"],
       edit(RELAY, "            self._report_lost()\n", "")),
+    M("relay-fds-incomplete", "core", "fds() leaves out the relay's selector",
+      [RELAY_TESTS + "test_fds_names_every_descriptor_the_relay_keeps"],
+      edit(RELAY, "        found = {self._wake_read, self._wake_write, self._selector.fileno()}",
+           "        found = {self._wake_read, self._wake_write}")),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
