@@ -249,36 +249,45 @@ class Relay:
                 self._emit(stream, _pieces(stream.partial[:cut]) + b"\n")
                 stream.partial = stream.partial[cut:]
             return
-        first = data.find(b"\n") + 1
-        head = stream.partial + data[:first]
-        # A line read whole is at most RELAY_READ_BYTES long; only the first one, the
-        # end of a line begun in an earlier read, can be longer than RELAY_LINE_BYTES.
-        if len(head) > RELAY_LINE_BYTES + 1:
-            head = _pieces(head[:-1]) + b"\n"
-        self._emit(stream, head + data[first:end])
+        if stream.partial:
+            first = data.find(b"\n") + 1
+            head = stream.partial + data[:first]
+            stream.partial = b""
+            # A line read whole is at most RELAY_READ_BYTES long; only this one, the
+            # end of a line begun in an earlier read, can be longer than RELAY_LINE_BYTES.
+            if len(head) > RELAY_LINE_BYTES + 1:
+                head = _pieces(head[:-1]) + b"\n"
+            self._emit(stream, head)
+            data = data[first:]
+            end -= first
+        if end:
+            # data[:end] is data itself, no copy, when the read ended with a line.
+            self._emit(stream, data[:end])
         stream.partial = data[end:]
 
     def _emit(self, stream, block):
         """block: whole lines, each ending with a newline, none over RELAY_LINE_BYTES."""
         prefix = stream.prefix
-        out = prefix + block[:-1].replace(b"\n", b"\n" + prefix) + b"\n"
-        self._write(stream.out, out)
+        # One copy for the newlines, one for the first prefix; the prefix the last
+        # newline gets is left out of the write. (Each copy of 64 KiB costs: the
+        # memory a large one takes is often fresh from the kernel.)
+        out = prefix + block.replace(b"\n", b"\n" + prefix)
+        self._write(stream.out, out, len(out) - len(prefix))
 
-    def _write(self, fd, data):
-        """data in writes of whole lines of at most PIPE_BUF bytes (a longer line
-        alone in one write); blocks while fd cannot take more."""
+    def _write(self, fd, data, size):
+        """data[:size] in writes of whole lines of at most PIPE_BUF bytes (a longer
+        line alone in one write); blocks while fd cannot take more."""
         if fd in self.lost:
-            self.lost[fd][0] += len(data)
+            self.lost[fd][0] += size
             return
         view = memoryview(data)
-        size = len(data)
         start = 0
         while start < size:
             end = size
             if size - start > PIPE_BUF:
                 end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
                 if end <= start:   # one line longer than PIPE_BUF: alone
-                    end = data.find(b"\n", start) + 1 or size
+                    end = data.find(b"\n", start, size) + 1 or size
             start = self._write_all(fd, view, start, end)
             if start < 0:
                 self.lost[fd][0] += size - end
