@@ -3,6 +3,7 @@ child processes: in this process for what it writes, and in a small init around
 it (progs/relay_host.py: every signal blocked, taken by sigwaitinfo) for what it
 must never do to the signal path."""
 
+import fcntl
 import os
 import re
 import signal
@@ -166,8 +167,12 @@ def test_finish_is_bounded_by_its_deadline_when_stdout_stalls():
         # What reached stdout is whole lines.
         child.kill()
         child.wait()
+        reader = Reader(out_read)
+        # The relay writes on once read: its thread must end before its output is
+        # closed, or it would write to whatever takes that descriptor number next.
+        wait_for(relay._done.is_set, 10, "the relay thread to end")
         os.close(out_write)
-        data = Reader(out_read).result()
+        data = reader.result()
         # (How much a full pipe holds depends on the sizes of the writes: each
         # write that does not fit in the last page takes one of its 16.)
         assert len(data) >= 16 * 104
@@ -179,13 +184,15 @@ def test_finish_is_bounded_by_its_deadline_when_stdout_stalls():
 
 
 def test_finish_writes_everything_before_it_returns():
-    # The child writes 100 kB and exits while its output is still on its way
-    # (nobody reads initapp's stdout for the first 0.5 s): finish() returns only
-    # once all of it is written, so closing the output then loses nothing.
+    # The child writes 60 kB (its pipe holds them all) and exits while most of
+    # it is still on its way: initapp's stdout holds one page, and nobody reads
+    # it for the first 0.5 s. finish() returns only once all of it is written,
+    # so closing the output then loses nothing.
     out_read, out_write = os.pipe()
+    fcntl.fcntl(out_write, 1031, 4096)   # F_SETPIPE_SZ: the smallest a pipe can be
     relay = Relay(["a", "b"], stdout=out_write, stderr=out_write)
     out, err = relay.pipes("a")
-    child = subprocess.Popen(py("import os\nfor _ in range(1000): os.write(1, b'y' * 99 + b'\\n')"),
+    child = subprocess.Popen(py("import os\nfor _ in range(600): os.write(1, b'y' * 99 + b'\\n')"),
                              stdout=out, stderr=err)
     relay.started("a")
     relay.start()
@@ -200,7 +207,7 @@ def test_finish_writes_everything_before_it_returns():
             child.kill()
             child.wait()
     wait_for(lambda: readers, 5, "the reader")
-    assert readers[0].result() == (b"a | " + b"y" * 99 + b"\n") * 1000
+    assert readers[0].result() == (b"a | " + b"y" * 99 + b"\n") * 600
 
 
 def test_an_output_that_fails_loses_only_its_share_and_says_so(capfd):
