@@ -95,9 +95,46 @@ def row_label(results, row):
 # -- markdown -------------------------------------------------------------------------
 
 def markdown(results):
-    lines = (peer_table(results) + [""] + version_table(results) + [""] + import_table(results)
-             + [""] + summary(results))
+    lines = (peer_table(results) + [""] + version_table(results) + [""] + multi_table(results)
+             + import_table(results) + [""] + summary(results))
     return "\n".join(lines) + "\n"
+
+
+def multi_table(results):
+    """Several processes (bench/multi.py): median (min-max) of the rounds; empty
+    for results from before the case existed."""
+    rounds = [r["multi"] for r in results["rounds"] if "multi" in r]
+    if not rounds:
+        return []
+
+    def cell(pick, fmt="%.2f"):
+        figure = spread([pick(r) for r in rounds if _has(r, pick)])
+        return "-" if figure is None else (fmt + " (" + fmt + "–" + fmt + ")") % figure
+
+    paths = sorted({r["relay"]["path"] for r in rounds})
+    lines = ["Several processes: `init.pyz --run a=CMD --run b=CMD --run c=CMD` as PID 1 "
+             "(median (min–max) of %d rounds):" % len(rounds), "",
+             "| measure | initapp | reference |", "|---|---|---|",
+             "| start-to-exit, 3 processes (`true` each), ms | %s | one process `-- true`: %s |"
+             % (cell(lambda r: r["start"]["three_ms"]), cell(lambda r: r["start"]["one_ms"])),
+             "| forwarding p50, ms (b and c beside a) | %s | |"
+             % cell(lambda r: r["forwarding"]["p50_ms"], "%.3f"),
+             "| forwarding p99, ms | %s | |" % cell(lambda r: r["forwarding"]["p99_ms"], "%.3f"),
+             "| log relay, MB/s of 100-byte lines, prefixed (%s) | %s | the same bytes through "
+             "`cat`: %s |" % (", ".join(paths), cell(lambda r: r["relay"]["relay_mb_s"], "%.0f"),
+                              cell(lambda r: r["relay"]["cat_mb_s"], "%.0f")),
+             "| log relay CPU, ms per MB | %s | `cat`: %s |"
+             % (cell(lambda r: r["relay"]["relay_cpu_ms_per_mb"]),
+                cell(lambda r: r["relay"]["cat_cpu_ms_per_mb"])), ""]
+    return lines
+
+
+def _has(figures, pick):
+    try:
+        pick(figures)
+    except KeyError:
+        return False
+    return True
 
 
 def import_table(results):

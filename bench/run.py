@@ -1,5 +1,6 @@
 """make bench: initapp against tini, dumb-init and catatonit, and initapp on every
-CPython the build covers, as PID 1 and as a subreaper, each against its floor.
+CPython the build covers, as PID 1 and as a subreaper, each against its floor; and
+initapp running three processes (bench/multi.py).
 
 Every measure is repeated in ROUNDS rounds. Within a round the commands are
 interleaved (for start-to-exit, run after run), in an order that rotates from round
@@ -21,6 +22,7 @@ import time
 import zipapp
 from pathlib import Path
 
+import multi
 import report
 
 HERE = Path(__file__).resolve().parent
@@ -138,6 +140,7 @@ class Setup:
 
     def __init__(self, built, covered):
         self.inits = {"initapp": Run([str(built["init"]), "-g", "--"])}
+        self.init_pyz = built["init"]
         self.inits.update((name, Run(argv)) for name, argv in PEERS.items())
         self.floors = {"empty zipapp": Run([str(built["empty"])]),
                        "python3 -I -S -c pass": Run([PYTHON, "-I", "-S", "-c", "pass"])}
@@ -401,6 +404,8 @@ def one_round(index, setup):
     figures["forwarding"] = forwarding(setup.inits, index)
     figures["orphans"] = orphans(setup.inits, index)
     figures["stop"] = stop(setup.inits, index)
+    say("several processes: start of 3, forwarding, the log relay (%d MB)" % multi.RELAY_MB)
+    figures["multi"] = multi.one_round(setup.init_pyz)
     figures["idle"] = {name: idled[name] for name in list(setup.inits) + ["empty zipapp"]}
     figures["versions"] = {key: {"start_ms": starts[key + "|init"],
                                  "floor_start_ms": starts[key + "|floor"],
@@ -433,7 +438,8 @@ def main():
         "settings": {"rounds": ROUNDS, "starts": STARTS, "version_starts": VERSION_STARTS,
                      "glibc_signals": GLIBC_SIGNALS,
                      "signals": SIGNALS, "orphans": ORPHANS, "idle_seconds": IDLE_SECONDS,
-                     "stop_runs": STOP_RUNS},
+                     "stop_runs": STOP_RUNS, "multi_starts": multi.STARTS,
+                     "multi_signals": multi.SIGNALS, "relay_mb": multi.RELAY_MB},
         "seconds": time.monotonic() - began,
         "rounds": rounds,
         "imports_us": imported,

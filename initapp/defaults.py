@@ -68,7 +68,7 @@ LOG_FIELD_BYTES = 512
 RELAY_SEPARATOR = b" | "
 RELAY_LINE_BYTES = 65536
 RELAY_READ_BYTES = 65536
-MSG_RELAY_LOST = "{stream} failed ({error}): {count} bytes of the processes' output were lost"
+MSG_RELAY_LOST = "cannot write the processes' output to {output} ({error}): {count} bytes lost"
 
 USAGE = """\
 usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]

@@ -99,6 +99,17 @@ class Relay:
         self._wake()
         return tuple(self.write_ends[name])
 
+    def fds(self):
+        """The descriptors the relay keeps open in initapp (its wake-up pipe, its
+        selector, the read ends): whatever closes initapp's inherited descriptors
+        must spare them."""
+        found = {self._wake_read, self._wake_write, self._selector.fileno()}
+        found.update(stream.fd for stream in list(self._new))
+        found.update(self._streams)
+        for ends in self.write_ends.values():
+            found.update(ends)
+        return found
+
     def started(self, name):
         """The child has its copies: close initapp's, so the pipe ends when the
         process (and whatever inherited its output) is gone."""
@@ -145,7 +156,7 @@ class Relay:
         for out, name in _STREAMS:
             lost = self.lost.get(self.outputs[out - 1])
             if lost:
-                log.warning(MSG_RELAY_LOST.format(stream=name, error=lost[1], count=lost[0]),
+                log.warning(MSG_RELAY_LOST.format(output=name, error=lost[1], count=lost[0]),
                             "relay-lost", stream=name, bytes=lost[0])
 
     def _wake(self):
@@ -166,8 +177,12 @@ class Relay:
                 for key, _ in self._selector.select():
                     if key.data is None:
                         self._clear_wake()
-                    else:
+                        continue
+                    try:
                         self._read(key.data)
+                    except Exception:  # noqa: BLE001 - a bug must not stop the others
+                        # Its process then gets EPIPE instead of hanging on a full pipe.
+                        self._forget(key.data)
         finally:
             self._done.set()
 
@@ -216,6 +231,13 @@ class Relay:
             self._selector.unregister(stream.fd)
             os.close(stream.fd)
 
+    def _forget(self, stream):
+        if self._streams.pop(stream.fd, None) is not None:
+            try:
+                self._selector.unregister(stream.fd)
+            finally:
+                os.close(stream.fd)
+
     def _lines(self, stream, data):
         end = data.rfind(b"\n") + 1
         if not end:
@@ -227,36 +249,45 @@ class Relay:
                 self._emit(stream, _pieces(stream.partial[:cut]) + b"\n")
                 stream.partial = stream.partial[cut:]
             return
-        first = data.find(b"\n") + 1
-        head = stream.partial + data[:first]
-        # A line read whole is at most RELAY_READ_BYTES long; only the first one, the
-        # end of a line begun in an earlier read, can be longer than RELAY_LINE_BYTES.
-        if len(head) > RELAY_LINE_BYTES + 1:
-            head = _pieces(head[:-1]) + b"\n"
-        self._emit(stream, head + data[first:end])
+        if stream.partial:
+            first = data.find(b"\n") + 1
+            head = stream.partial + data[:first]
+            stream.partial = b""
+            # A line read whole is at most RELAY_READ_BYTES long; only this one, the
+            # end of a line begun in an earlier read, can be longer than RELAY_LINE_BYTES.
+            if len(head) > RELAY_LINE_BYTES + 1:
+                head = _pieces(head[:-1]) + b"\n"
+            self._emit(stream, head)
+            data = data[first:]
+            end -= first
+        if end:
+            # data[:end] is data itself, no copy, when the read ended with a line.
+            self._emit(stream, data[:end])
         stream.partial = data[end:]
 
     def _emit(self, stream, block):
         """block: whole lines, each ending with a newline, none over RELAY_LINE_BYTES."""
         prefix = stream.prefix
-        out = prefix + block[:-1].replace(b"\n", b"\n" + prefix) + b"\n"
-        self._write(stream.out, out)
+        # One copy for the newlines, one for the first prefix; the prefix the last
+        # newline gets is left out of the write. (Each copy of 64 KiB costs: the
+        # memory a large one takes is often fresh from the kernel.)
+        out = prefix + block.replace(b"\n", b"\n" + prefix)
+        self._write(stream.out, out, len(out) - len(prefix))
 
-    def _write(self, fd, data):
-        """data in writes of whole lines of at most PIPE_BUF bytes (a longer line
-        alone in one write); blocks while fd cannot take more."""
+    def _write(self, fd, data, size):
+        """data[:size] in writes of whole lines of at most PIPE_BUF bytes (a longer
+        line alone in one write); blocks while fd cannot take more."""
         if fd in self.lost:
-            self.lost[fd][0] += len(data)
+            self.lost[fd][0] += size
             return
         view = memoryview(data)
-        size = len(data)
         start = 0
         while start < size:
             end = size
             if size - start > PIPE_BUF:
                 end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
                 if end <= start:   # one line longer than PIPE_BUF: alone
-                    end = data.find(b"\n", start) + 1 or size
+                    end = data.find(b"\n", start, size) + 1 or size
             start = self._write_all(fd, view, start, end)
             if start < 0:
                 self.lost[fd][0] += size - end

@@ -842,7 +842,8 @@ MUTATIONS = [
     M("relay-no-newline-added", "core", "a last line without a newline is written without one",
       [RELAY_TESTS + "test_bytes_pass_untouched_and_a_last_line_gets_its_newline"],
       edit(RELAY, "            self._emit(stream, stream.partial + b\"\\n\")",
-           "            self._write(stream.out, stream.prefix + stream.partial)")),
+           "            self._write(stream.out, stream.prefix + stream.partial,\n"
+           "                        len(stream.prefix + stream.partial))")),
     M("relay-long-line-whole", "core", "a line longer than 64 KiB is written whole",
       [RELAY_TESTS + "test_a_line_longer_than_64_kib_is_written_in_prefixed_pieces"],
       edit(RELAY, "        if len(head) > RELAY_LINE_BYTES + 1:", "        if False:"),
@@ -891,6 +892,10 @@ MUTATIONS = [
       [PROCS_TESTS + "test_stop_order_reverse_stops_later_processes_first"],
       edit(PROCS, '            if self.order == "reverse" and not forced and \\\n',
            '            if False and \\\n')),
+    M("relay-fds-incomplete", "core", "fds() leaves out the relay's selector",
+      [RELAY_TESTS + "test_fds_names_every_descriptor_the_relay_keeps"],
+      edit(RELAY, "        found = {self._wake_read, self._wake_write, self._selector.fileno()}",
+           "        found = {self._wake_read, self._wake_write}")),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
