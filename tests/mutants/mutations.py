@@ -1,7 +1,7 @@
 """The deliberate breaks `make mutants` applies, one per documented property: each
-line of SECURITY.md (group security), each option of the README's table (option),
-each step of the stop sequence (stop), and the other behaviours the README
-promises (core, inspect, probe).
+line of SECURITY.md (group security), each option of docs/options.md's table (option),
+each step of the stop sequence (stop), and the other behaviours the docs
+promise (core, inspect, probe).
 
 A mutation is a list of edits, each an exact text of a file and what replaces
 it, and the tests that must fail when it is applied. When the source moves, an
@@ -195,7 +195,7 @@ MUTATIONS = [
       edit(STARTUP, "line=error.line,\n                                                        why=error.why)",
            "line=error.line,\n                                                        why=error.why + repr(data))")),
 
-    # -- the README's option table ------------------------------------------------------
+    # -- docs/options.md's option table -------------------------------------------------
     M("help", "option", "-h prints no usage",
       ["test_cli.py::test_help_and_version"],
       edit(MAIN, "        sys.stdout.write(cli.usage())", '        sys.stdout.write("")')),
@@ -518,7 +518,7 @@ MUTATIONS = [
       edit("initapp/cgroup.py", "        if count is None or count <= self.seen:\n            return False\n",
            "")),
 
-    # -- the rest of what the README promises -------------------------------------------
+    # -- the rest of what the docs promise ----------------------------------------------
     M("idle-poll", "core", "the idle loop wakes every 5 s",
       ["test_core.py::test_no_wakeups_while_idle"],
       edit(LOOP, "return min(due) if due else None", "return min(due) if due else 5.0")),
@@ -627,7 +627,7 @@ MUTATIONS = [
       ["test_shutdown.py::test_exit_summary_in_json_at_every_verbosity",
        "test_shutdown.py::test_exit_summary_of_a_run_without_a_stop_sequence"],
       edit("initapp/exitcode.py", '"reaped": self.reaped,', '"reaped": self.reaped - 1,')),
-    # -- terminal and job control (README's "TTY and job control") -----------------------
+    # -- terminal and job control (docs/signals.md's "TTY and job control") -------------
     M("orphan-rule-parent-only", "stop",
       "initapp stops itself only when its own parent could continue it, not any member's",
       ["test_dropin.py::test_job_control_follows_the_kernels_orphaned_group_rule"],
