@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: all venv build demo test test-container test-pythons soak bench bench-window mutants mutants-security clean
+.PHONY: all venv build dist demo test test-container test-pythons soak bench bench-window mutants mutants-security clean
 
 all: build
 
@@ -20,6 +20,11 @@ build: venv
 	PYTHON=$(PYTHON) ./build.sh
 	PYTHON=$(PYTHON) ./build.sh --python /usr/bin/python3 --output dist/init-usr-bin.pyz
 
+# dist/: both archives, the wheel and the sdist (init.pyz inside as data) and
+# SHA256SUMS; the same source and Pythons give the same bytes (dist.sh says how).
+dist: venv
+	PYTHON=$(PYTHON) ./dist.sh
+
 # Build init.pyz and run it as PID 1 of a new PID namespace on a small demo.
 demo: build
 	PYTHON=$(PYTHON) ./demo.sh
@@ -35,7 +40,7 @@ test-pythons: venv
 # own), docker-compose, podman and podman kube play, all installed from Debian.
 # One group at a time (the first one installs the engines and makes the Debian
 # root, musl compiles a CPython), each with its run time; fails if one failed.
-CONTAINER_GROUPS := docker kube distroless musl podman
+CONTAINER_GROUPS := docker kube wheel distroless musl podman
 test-container: venv
 	@failed=; for group in $(CONTAINER_GROUPS); do \
 	  began=$$(date +%s); \

@@ -28,24 +28,10 @@ while [[ $# -gt 0 ]]; do
 done
 # SOURCE_DATE_EPOCH (reproducible builds) is the build date shiv writes into the
 # archive's environment.json, so a value set gives other bytes than none (shiv's
-# fixed 1980 date); every entry keeps its fixed 1980 date either way. Empty means
-# unset. A zip cannot hold a date before 1980 (shiv would crash): such a value is
-# taken as 1980-01-01, the earliest it can, with a note, as wheel does. One that
-# is not a whole number of seconds, or past 2107 (the zip's last year; a value in
-# milliseconds, say), is refused.
-zip_first=315532800  # 1980-01-01T00:00:00Z
-zip_last=4354819199  # 2107-12-31T23:59:59Z
-if [[ -z ${SOURCE_DATE_EPOCH:-} ]]; then
-  unset SOURCE_DATE_EPOCH
-elif [[ ! $SOURCE_DATE_EPOCH =~ ^[0-9]{1,18}$ ]] || (( 10#$SOURCE_DATE_EPOCH > zip_last )); then
-  echo "build.sh: SOURCE_DATE_EPOCH: expected whole seconds since 1970 up to $zip_last (2107), got '$SOURCE_DATE_EPOCH'" >&2
-  exit 2
-elif (( 10#$SOURCE_DATE_EPOCH < zip_first )); then
-  echo "build.sh: SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH is before 1980, which a zip cannot hold: the build date is $zip_first (1980-01-01)" >&2
-  export SOURCE_DATE_EPOCH=$zip_first
-else
-  export SOURCE_DATE_EPOCH=$((10#$SOURCE_DATE_EPOCH))
-fi
+# fixed 1980 date); every entry keeps its fixed 1980 date either way. The rule for
+# its values (before 1980, not a date) is tools/source-date-epoch.sh's.
+source "$root/tools/source-date-epoch.sh"
+check_source_date_epoch build.sh
 shiv=${SHIV:-$root/.venv/bin/shiv}
 if [[ ! -x $shiv ]]; then
   echo "build.sh: shiv not found at $shiv; run 'make venv' first" >&2
@@ -71,11 +57,15 @@ found_pythons() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/site-packages" "$work/sets" "$(dirname "$output")"
-# Only the runtime package goes in, without caches.
-tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' -cf - initapp | tar -C "$work/site-packages" -xf -
+# Only the runtime package goes in, without caches, and without the archive make
+# dist puts beside it for the wheel.
+tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' --exclude=initapp/init.pyz -cf - initapp \
+  | tar -C "$work/site-packages" -xf -
 "$shiv" --reproducible --site-packages "$work/site-packages" \
   -e initapp.main:main -p "$interpreter -IS" -o "$work/shiv.pyz" >/dev/null
 
+# The Python that runs the build's own tools (3.8+): each compiler is its child.
+finisher=${PYTHON:-python3}
 if [[ ${#named[@]} -gt 0 ]]; then candidates=("${named[@]}"); else mapfile -t candidates < <(found_pythons); fi
 covered=()
 for python in "${candidates[@]}"; do
@@ -88,14 +78,13 @@ for python in "${candidates[@]}"; do
   fi
   rm -rf "$work/new"
   # A source this version cannot compile fails the build here.
-  compiled=$("$python" -IS "$root/tools/compile_set.py" "$work/site-packages" "$work/new")
+  compiled=$("$finisher" -IS "$root/tools/compile_set.py" "$python" "$work/site-packages" "$work/new")
   tag=${compiled%% *}
   [[ -e $work/sets/$tag ]] && continue  # this version has its set already
   mv "$work/new/$tag" "$work/sets/$tag"
   covered+=("${compiled#* } ($python)")
 done
 
-finisher=${PYTHON:-python3}
 "$finisher" -IS "$root/tools/finish_pyz.py" "$work/shiv.pyz" "$output" \
   "$interpreter -IS" initapp.main:main "$work/sets"
 echo "bytecode for CPython:"

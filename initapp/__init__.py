@@ -1,3 +1,3 @@
 """initapp: a container init (PID 1) in standard-library Python."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

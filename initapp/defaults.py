@@ -6,6 +6,7 @@ EXIT_INTERNAL = 1       # the workload could not be started: fork failed, or the
                         # could not take its --user or enter its --workdir
 EXIT_NOT_FOUND = 127    # the command does not exist (the shell's convention)
 EXIT_CANNOT_EXEC = 126  # the command exists but cannot be executed
+EXIT_INSTALL_FAILED = 1  # initapp install wrote nothing to PATH (2: a usage error)
 SIGNAL_EXIT_BASE = 128  # a workload killed by signal N exits 128+N
 # --timeout stopped the workload: coreutils timeout's code, which scripts and CI
 # systems already read as "timed out" (the workload's own code cannot be 124 and
@@ -64,6 +65,8 @@ usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]
        init.pyz probe CHECK [--timeout SECONDS]
                                           check once that the workload is healthy
                                           (exit 0, or 1 and why; see probe --help)
+       init.pyz install [--python INTERPRETER] [--force] PATH
+                                          write this archive to PATH for a Python
 
 Run COMMAND as the child of a container init: forward signals to it, reap
 zombies, stop the whole process tree gracefully, and exit with its status.
@@ -85,6 +88,50 @@ signal N), and a bad line it wrote to $INITAPP_ENV_FILE with 2.
 """
 
 MSG_NOT_STOPPING = "not stopping with the child: no job-control shell could resume initapp"
+INSTALL_USAGE = """\
+usage: initapp install [--python INTERPRETER] [--force] PATH
+       (also init.pyz install ..., python3 -m initapp install ...)
+
+Write initapp's archive to PATH as an executable file whose first line is
+#!INTERPRETER -IS, with bytecode for INTERPRETER's version (compiled by it now
+if the archive has none). The file is written beside PATH, run with --version,
+then renamed over PATH.
+  --python INTERPRETER  the absolute path PATH starts with (default: the Python
+                        running this command, by its real path)
+  --force               replace PATH even if it is not an initapp archive
+exit codes: 0 installed; 2 usage error; 1 PATH left as it was (the reason on
+stderr).
+"""
+MSG_INSTALL_USAGE = "{error} (usage: initapp install [--python INTERPRETER] [--force] PATH)"
+MSG_INSTALL_NO_PYTHON_VALUE = "--python needs an interpreter"
+MSG_INSTALL_BAD_PYTHON = "--python: the shebang needs an absolute path without spaces: {python!r}"
+MSG_INSTALL_NO_EXECUTABLE = "this Python does not know its own path: name it with --python"
+MSG_INSTALL_UNREADABLE = "cannot read the archive {archive}: {error}"
+MSG_INSTALL_IS_DIRECTORY = "{path} is a directory"
+MSG_INSTALL_CANNOT_COMPILE = "{python} cannot compile the archive's sources: {error}"
+MSG_INSTALL_NO_ANSWER = "{what}: no answer in {seconds} s"
+MSG_INSTALL_FAILED_RUN = "{what}: exit {code}{last}"
+MSG_INSTALL_PRINTED = "{what}: it printed {output!r}"
+MSG_INSTALL_NO_ARCHIVE = ("the package in {package} carries no archive to install (in a "
+                          "checkout, make dist puts one there)")
+MSG_INSTALL_DIRECTORY = "cannot write {path}: {directory} is not a directory"
+MSG_INSTALL_NOT_OURS = "{path} exists and is not an initapp archive (--force replaces it)"
+MSG_INSTALL_BUSYBOX = ("{path} is a link to {target}: on Alpine /sbin/init is busybox, the "
+                       "program behind /bin/sh and every other command; --force replaces the "
+                       "link (busybox stays), or install to /usr/local/sbin/init")
+MSG_INSTALL_PYTHON = "cannot run {python}"
+MSG_INSTALL_OLD_PYTHON = "{python} is Python {version}; initapp needs Python 3.8 or newer"
+MSG_INSTALL_WRITE = "cannot write {path}: {error}"
+MSG_INSTALL_CHECK = "the new file (#!{interpreter} -IS) did not run; {path} is unchanged"
+MSG_INSTALL_DONE = ("installed {path}: #!{interpreter} -IS (Python {version}), from {source}; "
+                    "that version's bytecode {bytecode}")
+# --version's second line: the versions with bytecode in the archive.
+MSG_VERSION_ARCHIVE = "bytecode for CPython {versions}; any other version runs the sources"
+MSG_VERSION_PACKAGE = ("run from the package in {package}; initapp install writes an archive "
+                       "with bytecode for CPython {versions}")
+MSG_VERSION_NO_ARCHIVE = ("run from the package in {package}; it has no archive to install "
+                          "(make dist puts one there)")
+MSG_VERSION_UNREADABLE = "cannot read the archive: {error}"
 MSG_NOT_FOUND = "{cmd}: command not found"
 MSG_CANNOT_EXEC = "{cmd}: cannot execute: {error}"
 MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"

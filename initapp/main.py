@@ -26,6 +26,11 @@ def main(argv=None):
 
         signals.unblock()  # an engine's kill of a probe ends it; its command gets the mask
         return probe.main(argv[1:])
+    if argv[:1] == ["install"]:  # `init.pyz -- install` runs a program named install
+        from initapp import install
+
+        signals.unblock()  # its interpreter runs and the new file get the mask as exec'd
+        return install.main(argv[1:])
     config = parse_arguments(argv)
     if not isinstance(config, cli.Config):
         return config
@@ -74,8 +79,9 @@ def parse_arguments(argv):
         sys.stdout.write(cli.usage())
         return 0
     if config.action == "version":
-        from initapp import __version__
-        sys.stdout.write("initapp %s\n" % __version__)
+        from initapp import install
+
+        sys.stdout.write(install.describe())
         return 0
     if config.action == "license":
         sys.stdout.write(LICENSE)

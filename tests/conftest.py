@@ -48,6 +48,13 @@ def init_pyz(shared_dir):
     return path
 
 
+@pytest.fixture(scope="session")
+def dist(shared_dir):
+    """make dist's files (dist.sh) from this checkout: both archives, the wheel, the
+    sdist, SHA256SUMS."""
+    return support.dist(shared_dir / "dist")[0]
+
+
 @pytest.fixture
 def start(init_pyz, tmp_path):
     """start(args...) runs init.pyz as PID 1; every Init started is killed afterwards."""

@@ -36,6 +36,22 @@ def build_reporting(output, interpreter=INIT_PYTHON, root=ROOT, compile_with=())
     return Path(output), done.stdout
 
 
+def dist(outdir, root=ROOT, epoch=None):
+    """make dist's files (dist.sh) into outdir, with the build tools of the running
+    venv; SOURCE_DATE_EPOCH=epoch (None: unset). (outdir, what dist.sh wrote on
+    stderr)."""
+    env = dict(os.environ, SHIV=str(Path(sys.executable).parent / "shiv"), PYTHON=sys.executable,
+               VENV_PYTHON=sys.executable)
+    env.pop("SOURCE_DATE_EPOCH", None)
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = epoch
+    done = subprocess.run([str(Path(root) / "dist.sh"), "--outdir", str(outdir)], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return Path(outdir), done.stderr
+
+
 def cpythons(versions=tuple("3.%d" % minor for minor in range(8, 14))):
     """{"3.N": interpreter} for each CPython 3.8 to 3.13 (or each of versions) on
     this machine: pyenv's newest build of each, else /usr/bin's or /usr/local/bin's

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from initapp import cli, signals
-from support import CLEAN_ENV
+from support import CLEAN_ENV, cpythons
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -137,9 +137,12 @@ def test_help_and_version(init_pyz):
     assert result.stdout.startswith("usage: init.pyz [OPTIONS] [--] COMMAND [ARG...]")
     for flag in ("--grace", "--delay", "--to-all", "--rewrite", "--pgroup", "INITAPP_GRACE"):
         assert flag in result.stdout
+    versions = ", ".join(sorted(cpythons(), key=lambda version: int(version.split(".")[1])))
     for flag in ("--version", "-V"):
         result = run(init_pyz, flag)
-        assert (result.returncode, result.stdout, result.stderr) == (0, "initapp 0.1.0\n", "")
+        assert (result.returncode, result.stdout, result.stderr) == (
+            0, "initapp 0.2.0\nbytecode for CPython %s; any other version runs the sources\n"
+            % versions, "")
 
 
 @pytest.mark.parametrize("argv, environ", [

@@ -7,18 +7,37 @@ package straight from the archive instead. Everything else shiv wrote stays
 (environment.json, _bootstrap) so shiv-info still reads the result.
 
 Each CPython version the build found gets its own set of precompiled modules
-(tools/compile_set.py), one entry bytecode/TAG of the archive, beside the sources
-in site-packages/. The new __main__ installs the running interpreter's set, when
-there is one, with the finder that comes compiled in it (tools/set_finder.py): no
-module is compiled at start (several milliseconds). Another version imports the
-sources, as any zipapp.
+(tools/compile_set.py, initapp/archive.py), one entry bytecode/TAG of the archive,
+beside the sources in site-packages/. The new __main__ installs the running
+interpreter's set, when there is one, with the finder that comes compiled in it
+(initapp/set_finder.py): no module is compiled at start (several milliseconds).
+Another version imports the sources, as any zipapp.
 
-Entries are written in a fixed order with fixed dates and modes, so the same
+The package's own writer (initapp/archive.py's write(), which `initapp install`
+uses too) puts the entries in a fixed order with fixed dates and modes, so the same
 source gives the same bytes wherever it is built with the same Pythons."""
 
 import os
 import sys
 import zipfile
+
+
+
+def load_archive_module():
+    """initapp/archive.py beside this directory, without importing the package (as
+    compile_set.py does: -I puts no script's directory on the path)."""
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "initapp",
+                        "archive.py")
+    sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+    spec = spec_from_file_location("initapp_archive", path)
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+archive_module = load_archive_module()
 
 MAIN = '''\
 # initapp: run from inside this archive; nothing is extracted or written.
@@ -76,7 +95,7 @@ if not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
     _options += ["-Xinitapp-unnamed-env=" + _unnamed[0].hex()] if _unnamed else []
     os.execve(sys.executable, [sys.executable, "-I", "-S"] + _options + sys.argv, _env)
 # This interpreter's own set of precompiled modules when the archive holds one
-# (tools/compile_set.py), with the finder to import them; the sources otherwise.
+# (initapp/archive.py), with the finder to import them; the sources otherwise.
 import marshal
 from importlib.util import MAGIC_NUMBER  # imported by runpy already
 
@@ -103,9 +122,6 @@ finally:
     os._exit(_code)
 '''
 
-DATE = (1980, 1, 1, 0, 0, 0)
-
-
 def finish(source, target, interpreter, entry_point, sets):
     module, _, function = entry_point.partition(":")
     with zipfile.ZipFile(source) as archive:
@@ -118,12 +134,7 @@ def finish(source, target, interpreter, entry_point, sets):
     files.update(read_sets(sets))
     partial = target + ".partial"
     with open(partial, "wb") as out:
-        out.write(b"#!" + interpreter.encode() + b"\n")
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-            for name in sorted(files):
-                info = zipfile.ZipInfo(name, DATE)
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, files[name])
+        archive_module.write(out, interpreter.encode(), files)
     os.chmod(partial, 0o755)
     os.replace(partial, target)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import DockerDaemon, podman_engine
-from support import ROOT, build
+from engine import DockerDaemon, podman_engine, release_digest
+from support import PYTHON, ROOT, build, dist
 
 HERE = Path(__file__).parent
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -26,7 +26,23 @@ RECIPES = {
     "alpine": ("Dockerfile.alpine", "base-musl"),
     "entrypoint": ("entrypoint/Dockerfile", "base-bookworm"),
     "healthcheck": ("Dockerfile.healthcheck", "base-bookworm"),
+    # From the wheel of make dist, which pip finds on the host (wheelhouse).
+    "wheel": ("Dockerfile.wheel", "base-slim"),
+    "wheel-onestage": ("Dockerfile.wheel-onestage", "base-slim"),
+    "injector": ("Dockerfile.wheel", "base-slim"),  # its builder stage alone: /init
+    # From the release files of make dist, checked against SHA256SUMS.
+    "release": ("Dockerfile.release", "base-slim"),
 }
+WHEEL_RECIPES = ("wheel", "wheel-onestage", "injector")
+# The Debian root's Python where python:*-slim keeps it: the real file in
+# /usr/local/bin (Debian's interpreter still finds its library in /usr), nothing
+# in /usr/bin, pip's scripts pointing there, and no PEP 668 marker (those images
+# have none). Debian's own layout: python3 in /usr/bin only, the marker kept.
+SLIM_LAYOUT = (
+    "RUN rm /usr/local/bin/python3 /usr/bin/python3 /usr/lib/python3.11/EXTERNALLY-MANAGED \\\n"
+    "    && mv /usr/bin/python3.11 /usr/local/bin/ && ln -s python3.11 /usr/local/bin/python3 \\\n"
+    "    && sed -i '1s|.*|#!/usr/local/bin/python3|' /usr/bin/pip /usr/bin/pip3 /usr/bin/pip3.11")
+DEBIAN_LAYOUT = "RUN rm /usr/local/bin/python3"
 # Images of the tests' own: kind -> (the base, what follows FROM).
 DERIVED = {
     # The builder stage installs shiv from PyPI: this machine's CA bundle is copied
@@ -38,6 +54,8 @@ DERIVED = {
     "stubborn": ("copy", 'COPY app.py /app.py\nENV APP_IGNORE_TERM=1\n'
                          'CMD ["python3", "/app.py"]'),
     "sidecar": ("base-bookworm", 'COPY app.py /app.py\nCMD ["python3", "/app.py"]'),
+    "base-slim": ("base-bookworm", SLIM_LAYOUT),
+    "base-debian": ("base-bookworm", DEBIAN_LAYOUT),
 }
 
 
@@ -86,12 +104,14 @@ class Roots:
 
 
 class Images:
-    """One engine's images, built when first asked for; removed by name at the end."""
+    """One engine's images, built when first asked for; removed by name at the end.
+    wheelhouse() gives make dist's files and the URL pip finds them at."""
 
-    def __init__(self, engine, roots, context):
+    def __init__(self, engine, roots, context, wheelhouse):
         self.engine = engine
         self.roots = roots
         self.context = context
+        self.wheelhouse = wheelhouse
         self.made = []
 
     def __getitem__(self, kind):
@@ -107,6 +127,15 @@ class Images:
             context, options = self.context, []
             if kind == "multistage":   # the source tree itself is the context
                 context, options = ROOT, ["--network", "host"]
+            elif kind in WHEEL_RECIPES:    # pip asks the host's loopback, no index
+                options = ["--network", "host", "--build-arg", "PIP_NO_INDEX=1",
+                           "--build-arg", "PIP_FIND_LINKS=" + self.wheelhouse()[1]]
+                if kind == "injector":
+                    options += ["--target", "initapp"]
+            elif kind == "release":    # the release's files are the context
+                context = self.wheelhouse()[0]
+                options = ["--network", "none", "--build-arg",
+                           "INITAPP_SHA256=" + release_digest(context, "init.pyz")]
             if kind == "healthcheck" and self.engine.name == "podman":
                 options = ["--format", "docker"]   # OCI images have no HEALTHCHECK
             self.engine("build", "-q", *options, "-f", str(ROOT / "images" / dockerfile),
@@ -116,7 +145,8 @@ class Images:
             base, rest = DERIVED[kind]
             dockerfile = self.context / ("Dockerfile." + kind)
             dockerfile.write_text("FROM %s\n%s\n" % (self[base], rest))
-            self.engine("build", "-q", "-f", str(dockerfile), "-t", name, str(self.context))
+            self.engine("build", "-q", "--network", "none", "-f", str(dockerfile), "-t", name,
+                        str(self.context))
         else:   # base-ROOT: a root's tarball imported as it is
             self.engine("import", self.roots[kind[len("base-"):]], name, timeout=300)
 
@@ -154,13 +184,31 @@ def context(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory):
+    """make dist's files (the wheel, the archives, SHA256SUMS) and the URL of their
+    directory on the host's loopback, where the wheel recipes' pip finds the wheel
+    (their builds share the host's network); the server is stopped by its pid."""
+    directory = dist(tmp_path_factory.mktemp("dist") / "dist")[0]
+    server = subprocess.Popen([PYTHON, "-u", "-m", "http.server", "--bind", "127.0.0.1",
+                               "--directory", str(directory), "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline()   # Serving HTTP on 127.0.0.1 port N (...) ...
+        port = int(line.split(" port ")[1].split()[0])
+        yield directory, "http://127.0.0.1:%d/" % port
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
 def podman(prepared):
     return podman_engine()
 
 
 @pytest.fixture(scope="session")
-def podman_images(podman, prepared, context):
-    images = Images(podman, prepared, context)
+def podman_images(podman, prepared, context, request):
+    images = Images(podman, prepared, context, lambda: request.getfixturevalue("wheelhouse"))
     yield images
     images.remove()
 
@@ -178,8 +226,8 @@ def docker(docker_daemon):
 
 
 @pytest.fixture(scope="session")
-def docker_images(docker, prepared, context):
-    images = Images(docker, prepared, context)
+def docker_images(docker, prepared, context, request):
+    images = Images(docker, prepared, context, lambda: request.getfixturevalue("wheelhouse"))
     yield images
     images.remove()
 

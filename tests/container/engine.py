@@ -62,6 +62,15 @@ class Engine:
             self("rm", "-f", name, check=False)
 
 
+def release_digest(directory, name):
+    """name's digest in directory's SHA256SUMS (make dist's)."""
+    for line in (Path(directory) / "SHA256SUMS").read_text().splitlines():
+        digest, listed = line.split("  ", 1)
+        if listed == name:
+            return digest
+    raise AssertionError("%s is not in SHA256SUMS" % name)
+
+
 def podman_engine():
     return Engine("podman", ["podman"], read_only=("--read-only", "--read-only-tmpfs=false"))
 

@@ -66,6 +66,9 @@ GREETINGS = {
     "multistage": "hello from under initapp\n",
     "distroless": "hello from under initapp, distroless\n",
     "alpine": "hello from under initapp on musl\n",
+    "wheel": "hello from under initapp\n",
+    "wheel-onestage": "hello from under initapp, one stage\n",
+    "release": "hello from under initapp, from the release file\n",
 }
 
 WRAPPED_APP = ["sh", "-c", 'python3 -c "$0"; echo wrapper-done', APP]

@@ -18,7 +18,9 @@ from support import ROOT, SHELL_PROMPT, Terminal
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
-SLIM = ["copy", "multistage"]
+SLIM = ["copy", "multistage", "wheel"]
+# The other recipes for python:*-slim: each image's default command.
+OTHERS = ["wheel-onestage", "release"]
 
 
 @pytest.mark.parametrize("case", sorted(RUNS))
@@ -27,7 +29,7 @@ def test_run(docker, docker_images, image, case):
     check_run(docker, docker_images[image], case)
 
 
-@pytest.mark.parametrize("image", SLIM)
+@pytest.mark.parametrize("image", SLIM + OTHERS)
 def test_default_entrypoint_and_cmd(docker, docker_images, image):
     check_default(docker, docker_images, image)
 

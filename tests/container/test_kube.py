@@ -15,6 +15,7 @@ pytestmark = pytest.mark.timeout(120, func_only=True)
 KUBE = ROOT / "images" / "kubernetes"
 APP_IMAGE = "registry.example/app:1.0"
 SIDECAR_IMAGE = "registry.example/sidecar:1.0"
+INJECTOR_IMAGE = "registry.example/initapp:0.2.0"
 PAUSE_IMAGE = "localhost/podman-pause"
 
 
@@ -135,3 +136,26 @@ def test_shared_pid_pod_stop_kills_everything_at_once(podman, podman_images, pod
     assert time.monotonic() - began < 3.0
     assert "cleanup done" not in podman.logs(app)
     assert podman.exit_code(app) == 137 and podman.exit_code(sidecar) == 137
+
+
+def test_injected_pod_runs_an_unchanged_image_under_initapp(podman, podman_images, pods,
+                                                           tmp_path):
+    # pod-injected.yaml: the init container copies /init (Dockerfile.wheel's builder
+    # stage) into the emptyDir; the app's image has no initapp, and its command
+    # starts with the copy, which adopts and reaps the app's orphan, then stops it.
+    pod = pods(KUBE / "pod-injected.yaml", tmp_path,
+               {INJECTOR_IMAGE: podman_images["injector"], APP_IMAGE: podman_images["sidecar"]})
+    app = pod + "-app"
+    logs = podman.wait_log(app, "ready")
+    assert "orphan adopted by /usr/local/bin/python3 -IS /initapp/init" in logs, logs
+    assert "orphan reaped" in logs
+    assert podman("exec", app, "cat", "/proc/1/cmdline").stdout.split("\0")[:4] == [
+        "/usr/local/bin/python3", "-IS", "/initapp/init", "--"]
+    assert podman("exec", app, "ls", "/sbin/init", check=False).returncode != 0
+    began = time.monotonic()
+    podman("pod", "stop", pod, timeout=60)
+    took = time.monotonic() - began
+    logs = podman.logs(app)
+    assert "got SIGTERM" in logs and "cleanup done" in logs, logs
+    assert took < 5.0
+    assert podman.exit_code(app) == 0

@@ -1,4 +1,5 @@
-"""The slim-image recipes (images/Dockerfile, images/Dockerfile.build) and the
+"""The slim-image recipes (images/Dockerfile, images/Dockerfile.build, and from
+make dist's files images/Dockerfile.wheel, .wheel-onestage and .release) and the
 entrypoint recipe (images/entrypoint/) in podman with runc, one container at a
 time."""
 
@@ -13,7 +14,9 @@ from scenarios import (RUNS, check_default, check_healthcheck, check_hup, check_
 
 pytestmark = pytest.mark.timeout(120, func_only=True)
 
-SLIM = ["copy", "multistage"]
+SLIM = ["copy", "multistage", "wheel"]
+# The other recipes for python:*-slim: each image's default command.
+OTHERS = ["wheel-onestage", "release"]
 
 
 @pytest.mark.parametrize("case", sorted(RUNS))
@@ -22,7 +25,7 @@ def test_run(podman, podman_images, image, case):
     check_run(podman, podman_images[image], case)
 
 
-@pytest.mark.parametrize("image", SLIM)
+@pytest.mark.parametrize("image", SLIM + OTHERS)
 def test_default_entrypoint_and_cmd(podman, podman_images, image):
     check_default(podman, podman_images, image)
 

@@ -1,6 +1,6 @@
 """The import finder for one version's set of bytecode in init.pyz.
 
-It runs inside the archive at start: compile_set.py compiles this file with the
+It runs inside the archive at start: bytecode.py compiles this file with the
 same Python as the modules and stores it in the set, so that the archive's
 __main__ (compiled from source at every start) stays a few lines; __main__ calls
 install() with the set's modules. Standard library only, CPython 3.8+."""
