@@ -85,7 +85,11 @@ zombies, stop the whole process tree gracefully, and exit with its status.
 options:
 {options}
 Every option can also be set by the environment variable shown; a flag wins
-over its variable. Signals are names (TERM, SIGTERM, RTMIN+3) or numbers.
+over its variable. tini's and dumb-init's variables are read too, below those:
+TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY, DUMB_INIT_SETSID,
+DUMB_INIT_DEBUG. Signals are names (TERM, SIGTERM, RTMIN+3) or numbers. Every
+option, its values and the precedence rules: docs/options.md in initapp's
+source, or on its project page.
 exit codes: the command's own; 128+N if it died of signal N; 127 command not
 found; 126 command not executable; 124 --timeout stopped it; 137 it could not
 be reaped after SIGKILL; 2 usage error (nothing started); 1 initapp could not

@@ -133,7 +133,7 @@ def _alive(pid):
 
 
 def versions(docker, podman):
-    """The engines' versions, as the README names them (Debian's suffix dropped)."""
+    """The engines' versions, as docs/install.md names them (Debian's suffix dropped)."""
     found = {
         "podman": podman("version", "--format", "{{.Client.Version}}").stdout,
         "Docker": docker.engine("version", "--format", "{{.Server.Version}}").stdout,

@@ -135,10 +135,10 @@ def test_healthcheck_with_probe_turns_healthy(docker, docker_images, containers)
                       options=["--health-interval", "1s", "--health-retries", "2"])
 
 
-def test_readme_names_the_versions_that_ran_the_recipes(docker_daemon, podman):
-    readme = (ROOT / "README.md").read_text()
+def test_install_page_names_the_versions_that_ran_the_recipes(docker_daemon, podman):
+    page = (ROOT / "docs" / "install.md").read_text()
     for name, version in versions(docker_daemon, podman).items():
-        assert "%s %s" % (name, version) in readme
+        assert "%s %s" % (name, version) in page
 
 
 ENTRYPOINT_OVERRIDE = """

@@ -1,7 +1,7 @@
 """The deliberate breaks `make mutants` applies, one per documented property: each
-line of SECURITY.md (group security), each option of the README's table (option),
-each step of the stop sequence (stop), and the other behaviours the README
-promises (core, inspect, probe).
+line of SECURITY.md (group security), each option of docs/options.md's table (option),
+each step of the stop sequence (stop), and the other behaviours the docs
+promise (core, inspect, probe).
 
 A mutation is a list of edits, each an exact text of a file and what replaces
 it, and the tests that must fail when it is applied. When the source moves, an
@@ -200,7 +200,7 @@ MUTATIONS = [
       edit(STARTUP, "line=error.line,\n                                                        why=error.why)",
            "line=error.line,\n                                                        why=error.why + repr(data))")),
 
-    # -- the README's option table ------------------------------------------------------
+    # -- docs/options.md's option table -------------------------------------------------
     M("help", "option", "-h prints no usage",
       ["test_cli.py::test_help_and_version"],
       edit(MAIN, "        sys.stdout.write(cli.usage())", '        sys.stdout.write("")')),
@@ -534,7 +534,7 @@ MUTATIONS = [
       edit("initapp/cgroup.py", "        if count is None or count <= self.seen:\n            return False\n",
            "")),
 
-    # -- the rest of what the README promises -------------------------------------------
+    # -- the rest of what the docs promise ----------------------------------------------
     M("idle-poll", "core", "the idle loop wakes every 5 s",
       ["test_core.py::test_no_wakeups_while_idle"],
       edit(LOOP, "return min(due) if due else None", "return min(due) if due else 5.0")),
@@ -644,7 +644,7 @@ MUTATIONS = [
       ["test_shutdown.py::test_exit_summary_in_json_at_every_verbosity",
        "test_shutdown.py::test_exit_summary_of_a_run_without_a_stop_sequence"],
       edit("initapp/exitcode.py", '"reaped": self.reaped,', '"reaped": self.reaped - 1,')),
-    # -- terminal and job control (README's "TTY and job control") -----------------------
+    # -- terminal and job control (docs/signals.md's "TTY and job control") -------------
     M("orphan-rule-parent-only", "stop",
       "initapp stops itself only when its own parent could continue it, not any member's",
       ["test_dropin.py::test_job_control_follows_the_kernels_orphaned_group_rule"],
@@ -866,29 +866,35 @@ MUTATIONS = [
       edit(RELAY, "            self._report_lost()\n", "")),
 
     # -- several processes ------------------------------------------------------------------
-    M("procs-end-stops-nothing", "core", "an ending process does not stop the others",
+    M("procs-end-stops-nothing", "option", "with --run, an ending process does not stop the others",
       [PROCS_TESTS + "test_an_ending_process_stops_the_others_and_gives_its_code"],
       edit(PROCS, "            if not self.stopping:\n                self.ended(proc)\n",
            "            pass\n")),
-    M("procs-no-backoff", "core", "restarts ignore the backoff: every one after 1 s",
+    M("procs-no-backoff", "option", "--restart ignores the backoff: every restart after 1 s",
       [PROCS_TESTS + "test_restarts_back_off_and_give_up_after_5_ends"],
       edit(PROCS, "proc.backoff = min(proc.backoff * 2, RESTART_MAX_SECONDS)",
            "proc.backoff = RESTART_FIRST_SECONDS")),
+    M("procs-procfile-comments", "option", "--procfile takes a # comment line for a process",
+      [PROCS_TESTS + "test_procfile_with_comments_runs_in_order_and_the_command_is_main"],
+      edit(PROCS, '        if not line or line.startswith("#"):\n', '        if not line:\n')),
+    M("procs-log-prefix-ignored", "option", "--log-prefix off still relays with prefixes",
+      [PROCS_TESTS + "test_log_prefix_off_writes_directly"],
+      edit(MAIN, "    if config.log_prefix and len(plan) > 1:", "    if len(plan) > 1:")),
     M("procs-no-give-up", "core", "a process failing again and again is restarted forever",
       [PROCS_TESTS + "test_restarts_back_off_and_give_up_after_5_ends"],
       edit(PROCS, "if len(proc.ends) >= RESTART_GIVE_UP_ENDS:", "if False:")),
-    M("procs-may-exit-ignored", "core", "a --may-exit process's exit 0 stops all",
+    M("procs-may-exit-ignored", "option", "a --may-exit process's exit 0 stops all",
       [PROCS_TESTS + "test_may_exit_zero_ends_only_itself"],
       edit(PROCS, "if not self.stopping and proc.may_exit and status == 0:",
            "if False:")),
-    M("procs-stop-with-ignored", "core", "--stop-with is ignored: the stop signal goes to all",
+    M("procs-stop-with-ignored", "option", "--stop-with is ignored: the stop signal goes to all",
       [PROCS_TESTS + "test_stop_with_gives_a_process_its_own_signal"],
       edit(PROCS, "proc.stop_pending = proc.stop_with or sent", "proc.stop_pending = sent")),
-    M("procs-ready-ignored", "core", "--ready holds nothing back",
+    M("procs-ready-ignored", "option", "--ready holds nothing back",
       [PROCS_TESTS + "test_ready_holds_the_next_processes_back"],
       edit(PROCS, "if any(proc.check is not None and not proc.ready for proc in self.procs[:self.next]):",
            "if False:")),
-    M("procs-reverse-ignored", "core", "--stop-order reverse stops all at once",
+    M("procs-reverse-ignored", "option", "--stop-order reverse stops all at once",
       [PROCS_TESTS + "test_stop_order_reverse_stops_later_processes_first"],
       edit(PROCS, '            if self.order == "reverse" and not forced and \\\n',
            '            if False and \\\n')),
