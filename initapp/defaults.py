@@ -330,6 +330,9 @@ RESTART_GIVE_UP_ENDS = 5        # this many ends ...
 RESTART_GIVE_UP_SECONDS = 60.0  # ... within this long: failed for good
 READY_POLL_SECONDS = 0.1        # how often a --ready check runs while waiting
 READY_CHECK_SECONDS = 2.0       # one check's time limit
+# With two or more processes, each one's name in its environment (supervisord's
+# SUPERVISOR_PROCESS_NAME): how a program, and `init.pyz inspect`, tell which is which.
+PROCESS_NAME_VARIABLE = "INITAPP_PROCESS_NAME"
 MSG_PROCFILE_LINE = "{where} {file}, line {line}: expected NAME: COMMAND, got {text}"
 MSG_PROCFILE_UNREADABLE = "{where} {file}: {error}"
 MSG_PROCFILE_NAME = "{where} {file}, line {line}: {error}"

@@ -16,7 +16,7 @@ import stat
 import sys
 
 from initapp import cgroup, signals
-from initapp.defaults import EXIT_USAGE
+from initapp.defaults import EXIT_USAGE, PROCESS_NAME_VARIABLE
 from initapp.log import printable
 
 SHELLS = ("sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox")
@@ -122,14 +122,22 @@ def text(data):
 
 
 def _start_time(stat_data):
+    return _stat_field(stat_data, 19)
+
+
+def _stat_field(stat_data, index):
+    """A number of /proc/PID/stat, counted from its state (0) after the name."""
     # The name may hold spaces and parentheses: split after the last ')'.
-    return int(stat_data.rsplit(b")", 1)[1].split()[19]) if stat_data else None
+    return int(stat_data.rsplit(b")", 1)[1].split()[index]) if stat_data else None
 
 
 class Process:
     def __init__(self, reader, pid, cmdline_bytes=MEMBER_CMDLINE_BYTES):
         self.fields = reader.status(pid)
-        self.start = _start_time(reader.read(pid, "stat"))
+        stat_data = reader.read(pid, "stat")
+        self.start = _start_time(stat_data)
+        self.pgid = _stat_field(stat_data, 2)
+        self.sid = _stat_field(stat_data, 3)
         raw = reader.read(pid, "cmdline", cmdline_bytes)
         if self.fields is None or self.start is None or raw is None:
             raise LookupError(pid)  # not there, or exited while it was read
@@ -159,11 +167,13 @@ class Process:
 # -- what the target is --------------------------------------------------------------
 
 def identify_init(reader, process):
-    """(name, options) of a known init, or (None, []); ("unknown", []) when the
-    file a Python runs cannot be read to tell."""
+    """(name, options, config) of a known init, or (None, [], None); ("unknown", [],
+    None) when the file a Python runs cannot be read to tell. config: initapp's
+    cli.Config, from its command line and variables (None for the others, and for
+    an initapp whose options do not parse)."""
     argv = process.argv
     if not argv:
-        return None, []
+        return None, [], None
     name = KNOWN_INITS.get(os.path.basename(argv[0]))
     start = 1
     if name is None and _is_python(reader, process):
@@ -175,16 +185,28 @@ def identify_init(reader, process):
         if found:
             name, start = "initapp", script + 1
         elif found is None:
-            return UNKNOWN_INIT, []
+            return UNKNOWN_INIT, [], None
     if name is None:
-        return None, []
+        return None, [], None
     options = _options(name, argv[start:])
+    variables = []
     environ = reader.read(process.pid, "environ", ENVIRON_BYTES)
     if environ:
         for item in environ.split(b"\0"):
             if text(item).startswith(CONFIG_VARIABLE_PREFIXES):
-                options.append(text(item))
-    return name, options
+                variables.append(text(item))
+    config = _initapp_config(argv[start:], variables) if name == "initapp" else None
+    return name, options + variables, config
+
+
+def _initapp_config(words, variables):
+    from initapp import cli
+
+    try:
+        return cli.parse(words, {name: value for name, _, value in
+                                 (item.partition("=") for item in variables)})
+    except cli.UsageError:
+        return None
 
 
 def _is_python(reader, process):
@@ -412,10 +434,12 @@ def namespace_members(reader, target):
     return keep
 
 
-def tree_lines(members, root):
+def tree_lines(members, root, names=None):
     """The target's tree first, then the other roots' (processes whose parent is not
     a member: entered the namespace from outside, as docker exec, or, not PID 1,
-    the rest of the namespace), each process once."""
+    the rest of the namespace), each process once. names: {pid: the name of one of
+    initapp's several processes}, given as "process" in their lines."""
+    names = names or {}
     children = {}
     for process in sorted(members.values(), key=lambda p: p.pid):
         children.setdefault(process.ppid, []).append(process)
@@ -425,8 +449,11 @@ def tree_lines(members, root):
         if process.pid in seen:  # the target's tree, met again from a root above it
             return
         seen.add(process.pid)
-        lines.append({"pid": process.pid, "ppid": process.ppid, "state": process.state,
-                      "command": process.command, "depth": depth})
+        line = {"pid": process.pid, "ppid": process.ppid, "state": process.state,
+                "command": process.command, "depth": depth}
+        if process.pid in names:
+            line["process"] = names[process.pid]
+        lines.append(line)
         for child in children.get(process.pid, []):
             walk(child, depth + 1)
 
@@ -439,6 +466,80 @@ def tree_lines(members, root):
     return lines
 
 
+# -- initapp's several processes -------------------------------------------------------
+
+def runs_several(config):
+    """Whether initapp's options name more than one process (a Procfile's are not
+    counted: it may hold one or many, and inspect does not read it)."""
+    return config.procfile is not None or len(config.runs) + bool(config.command) > 1
+
+
+def named_processes(reader, target, children):
+    """[(name, Process)] of initapp's several processes, oldest first. initapp
+    starts each one with its name in its environment, as the leader of a process
+    group of its own, in initapp's session. Its descendants inherit the name: one
+    re-parented to initapp still in the group of the process it came from is none
+    of them (a re-parented orphan); of two group leaders with one name, the one
+    in initapp's session wins (a daemon that made a session of its own does not),
+    then the newer (a restarted process is newer than what its earlier run left)."""
+    best = {}
+    for child in children:
+        if child.pgid != child.pid:
+            continue
+        name = _process_name(reader.read(child.pid, "environ", ENVIRON_BYTES))
+        if name is None:
+            continue
+        rank = (child.sid == target.sid, child.start, child.pid)
+        if name not in best or rank > best[name][0]:
+            best[name] = (rank, child)
+    return sorted(((name, child) for name, (_, child) in best.items()),
+                  key=lambda item: (item[1].start, item[1].pid))
+
+
+def _process_name(environ):
+    prefix = PROCESS_NAME_VARIABLE.encode() + b"="
+    for item in (environ or b"").split(b"\0"):
+        if item.startswith(prefix):
+            return text(item[len(prefix):])
+    return None
+
+
+def stop_signal(config, name):
+    """The signal the process gets when SIGTERM (docker stop) reaches initapp, after
+    -r and --stop-with; None when -r drops SIGTERM."""
+    key, sent = config.route(signals.SIGTERM)
+    if sent == 0:
+        return None
+    if key in config.stop_signals:
+        return dict(config.stop_with).get(name, sent)
+    return sent
+
+
+def process_report(reader, name, process, config):
+    """What inspect tells of its target, for one of initapp's processes: its
+    signals, and whether the one it gets at a stop reaches it."""
+    synchronous = waits_synchronously(reader, process)
+    signo = stop_signal(config, name)
+    if signo is None:
+        reaches, words = False, ("initapp drops SIGTERM (-r TERM:0): `docker stop` will wait "
+                                 "for its timeout, then SIGKILL")
+    else:
+        signalfds = signalfd_signals(reader, process.pid) \
+            if signo in process.mask("SigBlk") else set()
+        reaches, words = delivery(signo, process, False, synchronous, signalfds)
+    return {"name": name, "pid": process.pid, "command": process.command,
+            "state": process.state, "signals": signal_masks(process, synchronous),
+            "stop_signal": None if signo is None else signals.name(signo),
+            "stop": {"reaches": reaches, "explanation": words}}
+
+
+def signal_masks(process, synchronous):
+    return {"blocked": [signals.name(s) for s in process.mask("SigBlk")],
+            "ignored": [signals.name(s) for s in process.mask("SigIgn")],
+            "caught": [signals.name(s) for s in process.mask("SigCgt")],
+            "waits_synchronously": synchronous}
+
+
 # -- the report ------------------------------------------------------------------------
 
 class Exited(LookupError):
@@ -448,7 +549,7 @@ class Exited(LookupError):
 def examine(pid, reader):
     target = Process(reader, pid, TARGET_CMDLINE_BYTES)
     pid1 = target.nspid[-1] == "1"
-    init, options = identify_init(reader, target)
+    init, options, config = identify_init(reader, target)
     synchronous = waits_synchronously(reader, target)
     told = (signals.SIGTERM, signals.parse("INT"))
     # Its descriptors matter (and are read) only when one of those signals is blocked.
@@ -462,10 +563,7 @@ def examine(pid, reader):
         "pid": pid, "pid_in_namespace": int(target.nspid[-1]), "pid1_of_namespace": pid1,
         "command": target.argv, "state": target.state, "shell_wrapper": wrapper,
         "init": {"name": init, "options": options} if init else None,
-        "signals": {"blocked": [signals.name(s) for s in target.mask("SigBlk")],
-                    "ignored": [signals.name(s) for s in target.mask("SigIgn")],
-                    "caught": [signals.name(s) for s in target.mask("SigCgt")],
-                    "waits_synchronously": synchronous},
+        "signals": signal_masks(target, synchronous),
     }
     for signo in told:
         reaches, words = delivery(signo, target, pid1, synchronous, signalfds)
@@ -473,14 +571,25 @@ def examine(pid, reader):
     zombies = [{"pid": p.pid, "ppid": p.ppid, "command": p.command,
                 "parent_command": members[p.ppid].command if p.ppid in members else None}
                for p in members.values() if p.state == "Z"]
-    # Re-parented: the children a PID 1 did not start itself. Known only of an init
-    # that starts a known number of children (the oldest ones); None otherwise.
+    oldest_first = sorted(children, key=lambda p: (p.start, p.pid))
+    names = {}
+    if config is not None and runs_several(config):
+        named = named_processes(reader, target, oldest_first)
+        names = {process.pid: name for name, process in named}
+        report["processes"] = [process_report(reader, name, process, config)
+                               for name, process in named]
+    # Re-parented: the children a PID 1 did not start itself. Known of initapp's
+    # several processes by their names; of an init that starts a known number of
+    # children, they are the oldest ones; None otherwise.
     started = CHILDREN_STARTED.get(init) if pid1 else None
-    orphans = None if started is None else [
-        {"pid": p.pid, "command": p.command}
-        for p in sorted(children, key=lambda p: (p.start, p.pid))[started:]]
+    if pid1 and "processes" in report:
+        orphans = [p for p in oldest_first if p.pid not in names]
+    else:
+        orphans = None if started is None else oldest_first[started:]
+    if orphans is not None:
+        orphans = [{"pid": p.pid, "command": p.command} for p in orphans]
     report["namespace"] = {"processes": len(members), "zombies": zombies, "orphans": orphans,
-                           "tree": tree_lines(members, target)}
+                           "tree": tree_lines(members, target, names)}
     report["cgroup"] = cgroup.report(pid)
     report["verdict"] = verdict(report, target)
     report["unreadable"] = sorted(set(reader.unreadable))
@@ -502,6 +611,19 @@ def verdict(report, target):
         problems.append(report["sigterm"]["explanation"])
         advice.append("run the workload under an init: `docker run --init`, or COPY init.pyz "
                       "/sbin/init with ENTRYPOINT [\"/sbin/init\", \"--\"]")
+    deaf = []
+    for process in report.get("processes", ()):
+        said = "%s (pid %d): %s" % (process["name"], process["pid"],
+                                    process["stop"]["explanation"])
+        if process["stop"]["reaches"] is False:
+            problems.append(said)
+            deaf.append(process["name"])
+        elif process["stop"]["reaches"] is None:
+            unknown.append(said)
+    if deaf:
+        advice.append("%s will be SIGKILLed at the end of the grace period: let it stop on "
+                      "its stop signal, or give it one it stops on (--stop-with %s=SIGNAL)"
+                      % (", ".join(deaf), deaf[0]))
     if report["shell_wrapper"]:
         problems.append("PID %d is a shell that did not exec its command: signals stop at the "
                         "shell and its children may be killed mid-cleanup" % report["pid"])
@@ -559,6 +681,15 @@ def render(report):
         add("  waiting in sigwaitinfo: unknown (its wchan cannot be read)")
     for key in ("sigterm", "sigint"):
         add("  %s" % report[key]["explanation"])
+    if "processes" in report:
+        add("processes: %d, named by initapp" % len(report["processes"]))
+    for process in report.get("processes", ()):
+        sig = process["signals"]
+        add("  %s: pid %d, state %s: %s" % (process["name"], process["pid"], process["state"],
+                                          process["command"]))
+        add("    signals blocked: %s; ignored: %s; caught: %s" % tuple(
+            " ".join(sig[key]) or "-" for key in ("blocked", "ignored", "caught")))
+        add("    at a stop: %s" % process["stop"]["explanation"])
     ns = report["namespace"]
     add("namespace: %d processes, %d zombies" % (ns["processes"], len(ns["zombies"])))
     for zombie in ns["zombies"]:
@@ -575,7 +706,9 @@ def render(report):
                                                           kills, memory["version"], memory["path"]))
     add("tree:")
     for line in ns["tree"]:
-        add("  %s%d %s %s" % ("  " * line["depth"], line["pid"], line["state"], line["command"]))
+        name = line["process"] + ": " if "process" in line else ""
+        add("  %s%d %s %s%s" % ("  " * line["depth"], line["pid"], line["state"], name,
+                                line["command"]))
     result = report["verdict"]
     add("verdict: %s" % ("PROBLEMS" if not result["ok"] else
                          "unknown" if result["unknown"] else "fine"))

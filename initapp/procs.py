@@ -32,7 +32,8 @@ from initapp.defaults import (MSG_NOTIFY_FAILED, MSG_PROCESS_ENDED, MSG_PROCESS_
                               MSG_PROCESS_RESTART, MSG_PROCESS_STARTED, MSG_PROCESS_TWICE,
                               MSG_PROCESS_UNKNOWN, MSG_PROCFILE_EMPTY, MSG_PROCFILE_LINE,
                               MSG_PROCFILE_NAME, MSG_PROCFILE_UNREADABLE,
-                              MSG_SEVERAL_SINGLE_CHILD, READY_CHECK_SECONDS, READY_POLL_SECONDS,
+                              MSG_SEVERAL_SINGLE_CHILD, PROCESS_NAME_VARIABLE,
+                              READY_CHECK_SECONDS, READY_POLL_SECONDS,
                               RESTART_FIRST_SECONDS, RESTART_GIVE_UP_ENDS,
                               RESTART_GIVE_UP_SECONDS, RESTART_MAX_SECONDS,
                               RESTART_RESET_SECONDS)
@@ -187,9 +188,14 @@ class Several:
         return True
 
     def spawn(self, proc):
+        env_changes = self.launch.env_changes
+        if len(self.procs) > 1:
+            # Its name, set at every start (a restart has a new pid, the same name):
+            # inspect reads it from /proc/PID/environ. One process gets none.
+            env_changes = dict(env_changes, **{PROCESS_NAME_VARIABLE: proc.name})
         launch = spawn.Launch(proc.argv, self.launch.inherited, False, False,
                               self.launch.credentials, self.launch.workdir,
-                              self.launch.env_changes, self.launch.names)
+                              env_changes, self.launch.names)
         if self.relay is not None:
             launch.stdio = self.relay.pipes(proc.name)
         try:

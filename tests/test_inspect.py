@@ -16,7 +16,8 @@ import zipfile
 import pytest
 
 from initapp import inspect as inspect_module
-from support import CLEAN_ENV, PYTHON, Init, alive, children, state, wait_file, wait_for
+from support import (CLEAN_ENV, PYTHON, TRAP, Init, alive, children, comm, read_lines, state,
+                     wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -99,6 +100,9 @@ def test_initapp_as_pid1_is_fine(init_pyz, namespace):
     assert data["signals"]["waits_synchronously"] is True
     assert data["sigterm"]["reaches"] is True and data["sigint"]["reaches"] is True
     assert data["verdict"] == {"ok": True, "problems": [], "advice": [], "unknown": []}
+    # One process: no names, no processes section.
+    assert "processes" not in data
+    assert all("process" not in line for line in data["namespace"]["tree"])
 
 
 ZOMBIE_MAKER = """
@@ -550,3 +554,92 @@ def test_command_lines_are_read_in_bounded_amounts(init_pyz, namespace, tmp_path
     kid, = [line for line in data["namespace"]["tree"] if line["ppid"] == ns.pid]
     assert kid["command"].startswith(PYTHON + " -c import time") and kid["command"].endswith("a...")
     assert len(kid["command"].encode()) == (4 << 10) + len("...")
+
+
+# -- initapp's several processes, by name -----------------------------------------------
+
+# cron: exits 1 at its first start, is restarted (a new pid, the same name), then runs.
+# Its first run leaves a process behind that leads a group of its own (as a shell's
+# job control makes): an older group leader with cron's name, re-parented to initapp.
+LEFT_BEHIND = "%s -c \"import os, time; os.setpgid(0, 0); time.sleep(30)\"" % PYTHON
+CRON = ("cron=sh -c 'echo $$ >> cron.pids; test -e once || { touch once; %s & exit 1; }; "
+        "exec sleep 30'" % LEFT_BEHIND)
+
+
+def test_initapp_names_its_several_processes_restarted_ones_included(init_pyz, namespace,
+                                                                     tmp_path):
+    # From each of the four sources: the Procfile, INITAPP_RUN, --run and the COMMAND.
+    # worker leaves a grandchild re-parented to initapp (it carries worker's name in
+    # its environment, but is no process of initapp's), as cron's first run does;
+    # deaf ignores SIGTERM.
+    web = tmp_path / "web"
+    web.mkdir()
+    (tmp_path / "Procfile").write_text("web: %s\n" % " ".join(TRAP + [str(web)]))
+    ns = namespace(str(init_pyz), "--procfile", "Procfile", "--restart", "cron=always",
+                   "--run", "worker=sh -c '(sleep 30 &); exec sleep 30'",
+                   "--run", "deaf=sh -c 'trap \"\" TERM; exec sleep 30'", "--", "sleep", "30",
+                   env=dict(CLEAN_ENV, INITAPP_RUN=CRON))
+    wait_file(web / "ready")
+    wait_for(lambda: len(read_lines(tmp_path / "cron.pids")) == 2
+             and len(children(ns.pid)) == 7
+             and all(comm(kid) in ("sleep", "python3") for kid in children(ns.pid)),
+             what="every process running, cron restarted")
+    result = inspect(init_pyz, "--json", inside=ns.pid)
+    assert result.returncode == 1, result.stderr      # deaf is a problem
+    data = json.loads(result.stdout)
+    processes = {process["name"]: process for process in data["processes"]}
+    # In the order they started: the restarted cron last.
+    assert [process["name"] for process in data["processes"]] == [
+        "web", "worker", "deaf", "sleep", "cron"]
+    first, again = map(int, read_lines(tmp_path / "cron.pids"))
+    assert processes["cron"]["pid"] == again != first
+    assert processes["web"]["command"].startswith(" ".join(TRAP))
+    assert processes["sleep"]["command"] == "sleep 30"
+    # What inspect tells of its target, told of each process.
+    assert processes["web"]["stop_signal"] == "SIGTERM"
+    assert processes["web"]["stop"] == {"reaches": True,
+                                        "explanation": "SIGTERM is caught by a handler"}
+    assert "SIGTERM" in processes["web"]["signals"]["caught"]
+    assert processes["deaf"]["stop"] == {
+        "reaches": False, "explanation": "SIGTERM is ignored: it will not stop the process"}
+    assert "SIGTERM" in processes["deaf"]["signals"]["ignored"]
+    assert processes["sleep"]["stop"]["reaches"] is True
+    deaf = processes["deaf"]["pid"]
+    assert data["verdict"]["problems"] == [
+        "deaf (pid %d): SIGTERM is ignored: it will not stop the process" % deaf]
+    assert any(advice.startswith("deaf will be SIGKILLed") for advice in data["verdict"]["advice"])
+    # Only worker's grandchild and what cron left were re-parented; the five
+    # processes were started.
+    named = {process["pid"] for process in data["processes"]}
+    orphan, left = sorted(data["namespace"]["orphans"], key=lambda o: o["command"] != "sleep 30")
+    assert orphan["command"] == "sleep 30" and left["command"] == LEFT_BEHIND.replace('"', "")
+    assert not named & {orphan["pid"], left["pid"]}
+    tree = {line["pid"]: line.get("process") for line in data["namespace"]["tree"]}
+    assert {pid: name for pid, name in tree.items() if name} == {
+        process["pid"]: name for name, process in processes.items()}
+    text = inspect(init_pyz, inside=ns.pid).stdout.splitlines()
+    assert "processes: 5, named by initapp" in text
+    assert "  cron: pid %d, state S: sleep 30" % again in text
+    assert "    at a stop: SIGTERM is ignored: it will not stop the process" in text
+    assert "    %d S cron: sleep 30" % again in text
+    assert "  re-parented to PID 1 (not started by it): %d sleep 30" % orphan["pid"] in text
+    assert not any(line.startswith("  re-parented") and "%d " % again in line for line in text)
+
+
+def test_initapp_names_its_processes_when_not_pid1(init_pyz, start, tmp_path):
+    a = tmp_path / "a"
+    a.mkdir()
+    init = start("--stop-with", "b=QUIT", "--run", "a=" + " ".join(TRAP + [str(a)]),
+                 "--run", "b=sleep 30", pid1=False)
+    wait_file(a / "ready")
+    wait_for(lambda: len(children(init.pid)) == 2
+             and all(comm(kid) in ("sleep", "python3") for kid in children(init.pid)),
+             what="both processes")
+    data = report(init_pyz, init.pid)
+    processes = [(p["name"], p["pid"], p["stop_signal"]) for p in data["processes"]]
+    a_pid = int(wait_file(a / "ready"))
+    b_pid, = [kid for kid in children(init.pid) if kid != a_pid]
+    assert processes == [("a", a_pid, "SIGTERM"), ("b", b_pid, "SIGQUIT")]
+    assert data["processes"][1]["stop"]["explanation"].startswith("SIGQUIT has the default action")
+    assert data["namespace"]["orphans"] is None
+    assert data["verdict"]["ok"] is True

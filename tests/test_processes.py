@@ -373,3 +373,25 @@ def test_without_ready_notify_socket_is_passed_through(start, tmp_path):
                  "--run", "b=sleep 30", env=env)
     assert init.wait() == 3
     assert (tmp_path / "a.env").read_text() == "[/run/x]\n"
+
+
+# -- INITAPP_PROCESS_NAME ----------------------------------------------------------------
+
+SAY_NAME = "sh -c 'echo \"[$INITAPP_PROCESS_NAME]\" > %s.env; %s'"
+
+
+def test_each_process_has_its_name_in_its_environment(start, tmp_path):
+    # --env cannot give a process another's name: inspect relies on it.
+    init = start("--env", "INITAPP_PROCESS_NAME=fake",
+                 "--run", "a=" + SAY_NAME % ("a", "exec sleep 30"),
+                 "--run", "bb=" + SAY_NAME % ("bb", "until [ -s a.env ]; do sleep 0.05; done; "
+                                                     "exit 3"))
+    assert init.wait() == 3
+    assert (tmp_path / "a.env").read_text() == "[a]\n"
+    assert (tmp_path / "bb.env").read_text() == "[bb]\n"
+
+
+def test_one_process_has_no_name_in_its_environment(start, tmp_path):
+    init = start("--run", "only=" + SAY_NAME % ("only", "exit 3"))
+    assert init.wait() == 3
+    assert (tmp_path / "only.env").read_text() == "[]\n"

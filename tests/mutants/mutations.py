@@ -34,6 +34,7 @@ RELAY = "initapp/relay.py"
 RELAY_TESTS = "test_relay.py::"
 PROCS = "initapp/procs.py"
 PROCS_TESTS = "test_processes.py::"
+INSPECT_SEVERAL = "test_inspect.py::test_initapp_names_its_several_processes_restarted_ones_included"
 LATE = "__import__('time').sleep(2); "  # makes a step 2 s late
 
 MUTATIONS = [
@@ -755,8 +756,26 @@ MUTATIONS = [
            'if text(item).startswith("INITAPP_"):')),
     M("inspect-orphans", "inspect", "inspect lists no re-parented processes",
       ["test_inspect.py::test_processes_re_parented_to_pid1"],
-      edit(INSPECT, "for p in sorted(children, key=lambda p: (p.start, p.pid))[started:]]",
-           "for p in []]")),
+      edit(INSPECT, "orphans = None if started is None else oldest_first[started:]",
+           "orphans = None if started is None else []")),
+    M("inspect-several-orphans-counted", "inspect",
+      "initapp's several processes but its first are called re-parented",
+      [INSPECT_SEVERAL],
+      edit(INSPECT, '    if pid1 and "processes" in report:\n', "    if False:\n")),
+    M("inspect-namesake-not-leader", "inspect",
+      "a child of initapp that inherited a process's name is taken for that process",
+      [INSPECT_SEVERAL],
+      edit(INSPECT, "        if child.pgid != child.pid:\n            continue\n", "")),
+    M("inspect-namesake-oldest", "inspect",
+      "of two children with one name, the older is taken for the process: a restarted "
+      "one is not",
+      [INSPECT_SEVERAL],
+      edit(INSPECT, "rank = (child.sid == target.sid, child.start, child.pid)",
+           "rank = (child.sid == target.sid, -child.start, -child.pid)")),
+    M("inspect-deaf-process-fine", "inspect",
+      "a process its stop signal does not stop is no problem in the verdict",
+      [INSPECT_SEVERAL],
+      edit(INSPECT, "            problems.append(said)\n", "")),
     M("inspect-orphans-guessed", "inspect",
       "any child of a PID 1 that is no init but its first is called re-parented",
       ["test_inspect.py::test_children_a_pid1_started_itself_are_not_called_re_parented"],
@@ -894,6 +913,20 @@ MUTATIONS = [
       [PROCS_TESTS + "test_ready_holds_the_next_processes_back"],
       edit(PROCS, "if any(proc.check is not None and not proc.ready for proc in self.procs[:self.next]):",
            "if False:")),
+    M("procs-no-process-name", "core",
+      "the processes get no INITAPP_PROCESS_NAME: inspect cannot tell which is which",
+      [PROCS_TESTS + "test_each_process_has_its_name_in_its_environment", INSPECT_SEVERAL,
+       "test_inspect.py::test_initapp_names_its_processes_when_not_pid1"],
+      edit(PROCS, "env_changes = dict(env_changes, **{PROCESS_NAME_VARIABLE: proc.name})",
+           "pass")),
+    M("procs-process-name-overridden", "core", "--env INITAPP_PROCESS_NAME gives every process one name",
+      [PROCS_TESTS + "test_each_process_has_its_name_in_its_environment"],
+      edit(PROCS, "env_changes = dict(env_changes, **{PROCESS_NAME_VARIABLE: proc.name})",
+           "env_changes = dict({PROCESS_NAME_VARIABLE: proc.name}, **env_changes)")),
+    M("procs-process-name-alone", "core", "one process alone gets INITAPP_PROCESS_NAME",
+      [PROCS_TESTS + "test_one_process_has_no_name_in_its_environment"],
+      edit(PROCS, "        if len(self.procs) > 1:\n            # Its name",
+           "        if True:\n            # Its name")),
     M("procs-reverse-ignored", "option", "--stop-order reverse stops all at once",
       [PROCS_TESTS + "test_stop_order_reverse_stops_later_processes_first"],
       edit(PROCS, '            if self.order == "reverse" and not forced and \\\n',
