@@ -329,7 +329,7 @@ RESTART_RESET_SECONDS = 10.0    # a process that ran this long starts again from
 RESTART_GIVE_UP_ENDS = 5        # this many ends ...
 RESTART_GIVE_UP_SECONDS = 60.0  # ... within this long: failed for good
 READY_POLL_SECONDS = 0.1        # how often a --ready check runs while waiting
-READY_CHECK_SECONDS = 2.0       # one check's time limit
+READY_CHECK_SECONDS = 2.0       # one check's time limit (an exec: command's too)
 # With two or more processes, each one's name in its environment (supervisord's
 # SUPERVISOR_PROCESS_NAME): how a program, and `init.pyz inspect`, tell which is which.
 PROCESS_NAME_VARIABLE = "INITAPP_PROCESS_NAME"
@@ -349,5 +349,6 @@ MSG_PROCESS_GAVE_UP = ("{name} (pid {pid}) {what}: failed for good, it ended {en
                        "within {seconds:g}s")
 MSG_PROCESS_STOP = "{name} {what}"
 MSG_PROCESS_READY = "{name} (pid {pid}) is ready: {reason}"
+MSG_PROCESS_CHECK_FAILED = "{name} is not ready yet: --ready {check}: {reason}; checking again"
 MSG_PROCESS_NOT_STARTED = "{name} was never started"
 MSG_NOTIFY_FAILED = "cannot send READY=1 to $NOTIFY_SOCKET {socket}: {error}"

@@ -15,10 +15,12 @@ differ (a process's end, a forwarded signal, a timer), it asks Several.
   group; -g: the group); a stop signal (or --stop-with's) starts the stop, in
   --stop-order.
 - --ready checks: an exec: check is a child of the loop (reaped by it, so no
-  second waitpid competes with the loop's); the others run in a daemon thread
-  with every signal blocked, which only sets a flag the loop's timer reads. The
-  signal and reaping path never waits on a check, nor on the log relay (its own
-  thread, relay.py)."""
+  second waitpid competes with the loop's), started and never waited for: a
+  timer kills its process group when it runs past READY_CHECK_SECONDS, and its
+  end, reaped as any child's, counts it as not ready yet; the others run in a
+  daemon thread with every signal blocked, which only sets a flag the loop's
+  timer reads. The signal and reaping path never waits on a check, nor on the
+  log relay (its own thread, relay.py)."""
 
 import os
 import threading
@@ -26,7 +28,8 @@ import time
 
 from initapp import log, signals, spawn
 from initapp.cli import UsageError
-from initapp.defaults import (MSG_NOTIFY_FAILED, MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP,
+from initapp.defaults import (MSG_CHECK_COMMAND_TIMED_OUT, MSG_NOTIFY_FAILED,
+                              MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP,
                               MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_STARTED,
                               MSG_PROCESS_OPTION_TWICE, MSG_PROCESS_READY,
                               MSG_PROCESS_RESTART, MSG_PROCESS_STARTED, MSG_PROCESS_TWICE,
@@ -50,6 +53,7 @@ class Proc:
         self.may_exit = False
         self.stop_with = None       # the signal it gets when the stop begins
         self.check = None           # --ready's checks.Check
+        self.check_hung = False     # an exec: check ran past its limit (told once)
         self.pid = None
         self.status = None          # the last wait status
         self.running = False
@@ -168,6 +172,7 @@ class Several:
         self.next = 0               # the next process to start (--ready holds it back)
         self.reverse_until = None   # --stop-order reverse: when every stop goes out
         self.checks = {}            # pid of an exec: check -> its process
+        self.check_until = {}       # pid of an exec: check -> when it is killed
         self.check_due = {}         # process -> when its next exec: check runs
         self.notified = not any(proc.check for proc in procs)
         self.order = supervisor.config.stop_order
@@ -228,6 +233,7 @@ class Several:
     def reaped(self, pid, status):
         """True when pid was one of the processes (or a check of one)."""
         if pid in self.checks:
+            self.check_until.pop(pid, None)
             self.check_ended(self.checks.pop(pid), status)
             return True
         proc = next((proc for proc in self.procs if proc.pid == pid and proc.running), None)
@@ -375,6 +381,7 @@ class Several:
     def due(self):
         when = [proc.restart_at for proc in self.procs if proc.restart_at is not None]
         when += list(self.check_due.values())
+        when += list(self.check_until.values())
         if any(proc.check is not None and proc.running and not proc.ready
                and proc.check.kind != "exec" for proc in self.procs):
             when.append(self.clock() + READY_POLL_SECONDS)
@@ -392,6 +399,10 @@ class Several:
             if when <= now:
                 del self.check_due[proc]
                 self.run_exec_check(proc)
+        for pid, until in list(self.check_until.items()):
+            if until <= now:
+                del self.check_until[pid]
+                self.check_timed_out(pid)
         for proc in self.procs:
             if proc.check is not None and proc.running and not proc.ready \
                     and getattr(proc, "passed", None):
@@ -426,6 +437,23 @@ class Several:
             self.check_due[proc] = self.clock() + READY_POLL_SECONDS
             return
         self.checks[pid] = proc
+        self.check_until[pid] = self.clock() + READY_CHECK_SECONDS
+
+    def check_timed_out(self, pid):
+        """An exec: check still running at its limit: SIGKILL its group and itself
+        (not reaped yet, so its pid is still its own). Not waited for: its end is
+        reaped as any child's, and counts as not ready yet."""
+        from initapp import checks
+
+        proc = self.checks[pid]
+        checks._kill_group(pid)
+        # A warning once a process: a check that always hangs would fill the log.
+        report = log.debug if proc.check_hung else log.warning
+        proc.check_hung = True
+        report(MSG_PROCESS_CHECK_FAILED.format(
+            name=proc.name, check=log.clip(proc.check.text),
+            reason=MSG_CHECK_COMMAND_TIMED_OUT.format(seconds=READY_CHECK_SECONDS)),
+            "not_ready", name=proc.name, pid=proc.pid)
 
     def check_ended(self, proc, status):
         if status == 0 and proc.running and not self.stopping:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from support import PYTHON, TRAP, wait_file, wait_for
+from support import PYTHON, TRAP, children, wait_file, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -395,3 +395,77 @@ def test_one_process_has_no_name_in_its_environment(start, tmp_path):
     init = start("--run", "only=" + SAY_NAME % ("only", "exit 3"))
     assert init.wait() == 3
     assert (tmp_path / "only.env").read_text() == "[]\n"
+
+
+# -- an exec: check's time limit ------------------------------------------------------------
+
+# A --ready exec: check that hangs the first time (a shell and its sleep, in the
+# group the check runs in) and passes every time after.
+HANGS_ONCE = """#!/bin/sh
+[ -e "$1/marker" ] && exit 0
+touch "$1/marker"
+sleep 1000 &
+wait
+"""
+
+
+def hung_check(init, tmp_path):
+    """A predicate: the host pids of the first check's shell and its sleep, once
+    both run."""
+    def find():
+        for kid in children(init.pid):
+            if str(tmp_path / "check.sh") in cmdline(kid):
+                sleeps = [pid for pid in children(kid) if cmdline(pid) == "sleep 1000"]
+                if sleeps:
+                    return [kid] + sleeps
+        return None
+    return find
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def gone(pids):
+    wait_for(lambda: not any(os.path.exists("/proc/%d" % pid) for pid in pids), 2,
+             "the hung check's processes reaped")
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_an_exec_check_that_hangs_is_killed_at_its_limit_and_run_again(start, tmp_path, pid1):
+    (tmp_path / "check.sh").write_text(HANGS_ONCE)
+    init = start("--ready", "a=exec:sh %s %s" % (tmp_path / "check.sh", tmp_path),
+                 "--run", "a=sleep 30",
+                 "--run", "b=sh -c 'date +%s.%N > b.started; exec sleep 30'", pid1=pid1)
+    began = time.time()
+    hung = wait_for(hung_check(init, tmp_path), what="the first check hanging")
+    started = float(wait_for(lambda: (tmp_path / "b.started").exists()
+                             and (tmp_path / "b.started").read_text().strip() or None))
+    # Killed at its limit (2 s), then run again at once: it passes.
+    assert 1.9 < started - began < 4.5
+    gone(hung)
+    init.signal(signal.SIGTERM)
+    init.wait()
+    assert ("[initapp] warning: a is not ready yet: --ready exec:sh %s %s: timed out after 2 s "
+            "(its process group was killed); checking again\n" % (tmp_path / "check.sh",
+                                                                    tmp_path)) in init.stderr()
+
+
+def test_a_stop_does_not_wait_for_a_hanging_exec_check(start, tmp_path):
+    a = tmp_path / "a"
+    (tmp_path / "check.sh").write_text(HANGS_ONCE)
+    init = start("--ready", "a=exec:sh %s %s" % (tmp_path / "check.sh", tmp_path),
+                 "--run", "a=" + trap(a), "--run", "b=sh -c 'touch b.started; exec sleep 30'")
+    wait_file(a / "ready")
+    hung = wait_for(hung_check(init, tmp_path), what="the first check hanging")
+    sent = time.monotonic()
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0
+    assert time.monotonic() - sent < 1.5     # the check had 2 s left
+    assert signals_got(a) == ["TERM"]
+    assert not (tmp_path / "b.started").exists()
+    gone(hung)
