@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -142,13 +143,54 @@ def alive(pid):
     return state(pid) not in (None, "Z")
 
 
+def cmdline(pid):
+    """A process's command line, its arguments joined by spaces ("" when gone)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def blocked_in_pipe_write(pid):
+    """Whether the process sleeps in a write to a full pipe."""
+    try:
+        with open("/proc/%d/wchan" % pid) as wchan:
+            # pipe_write, anon_pipe_write from Linux 6.14
+            return wchan.read().endswith("pipe_write") and status_field(pid, "State")[0] == "S"
+    except OSError:
+        return False
+
+
+class Reader:
+    """Reads a pipe to the end in a thread, as a log collector does."""
+
+    def __init__(self, fd):
+        self.fd, self.data = fd, bytearray()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                break
+            self.data += chunk
+
+    def result(self, timeout=20):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the output pipe never ended"
+        os.close(self.fd)
+        return bytes(self.data)
+
+
 class Init:
     """init.pyz started as a container engine starts PID 1: in a new PID
     namespace, signalled from outside. Every process it started is killed by pid
     on close (SIGKILL to a namespace's PID 1 ends the whole namespace)."""
 
     def __init__(self, init_pyz, args, workdir, env=None, pid1=True, preexec=None, argv0=None,
-                 setup=None, pass_fds=(), stderr=None, pod=None):
+                 setup=None, pass_fds=(), stderr=None, pod=None, stdout=None):
         self.workdir = Path(workdir)
         self.stdout_path = self.workdir / "init.stdout"
         self.stderr_path = self.workdir / "init.stderr"
@@ -162,7 +204,8 @@ class Init:
         if pid1:
             command = UNSHARE + command
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(command, stdout=out, stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(command, stdout=out if stdout is None else stdout,
+                                         stdin=subprocess.DEVNULL,
                                          stderr=err if stderr is None else stderr,
                                          env=CLEAN_ENV if env is None else env,
                                          preexec_fn=preexec, cwd=str(self.workdir),

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from support import PYTHON, TRAP, children, wait_file, wait_for
+from support import (PYTHON, TRAP, Reader, blocked_in_pipe_write, children, cmdline, wait_file,
+                     wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -422,14 +423,6 @@ def hung_check(init, tmp_path):
     return find
 
 
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
 def gone(pids):
     wait_for(lambda: not any(os.path.exists("/proc/%d" % pid) for pid in pids), 2,
              "the hung check's processes reaped")
@@ -469,3 +462,109 @@ def test_a_stop_does_not_wait_for_a_hanging_exec_check(start, tmp_path):
     assert signals_got(a) == ["TERM"]
     assert not (tmp_path / "b.started").exists()
     gone(hung)
+
+
+# -- a stdout nobody reads, through the built init.pyz ------------------------------------
+
+def chatty(tmp_path, *codes):
+    """--run items of trap.py processes that write numbered lines without pause,
+    each with a 0.3 s cleanup and its exit code; their directories."""
+    dirs = [tmp_path / name for name in "ab"[:len(codes)]]
+    runs = []
+    for directory, code in zip(dirs, codes):
+        runs += ["--run", "%s=%s" % (directory.name, trap(directory, "--chatter", directory.name,
+                                                          "--cleanup", "0.3", "--code", str(code)))]
+    return runs, dirs
+
+
+def held_back(init, dirs):
+    """Wait until every process is ready, then until each blocks in its write."""
+    for directory in dirs:
+        wait_file(directory / "ready")
+    pids = [next(kid for kid in children(init.pid) if str(directory) in cmdline(kid))
+            for directory in dirs]
+    wait_for(lambda: all(blocked_in_pipe_write(pid) for pid in pids), 10,
+             "every process held back by the stalled stdout")
+
+
+def relayed(data, dirs):
+    """Each process's relayed line numbers, in the order they came; every line is
+    whole, prefixed, and of one process."""
+    numbers = {directory.name: [] for directory in dirs}
+    for line in data.split(b"\n")[:-1]:
+        prefix, _, rest = line.partition(b" | ")
+        name = prefix.decode()
+        tag, number, dots = rest.split(b" ")
+        assert tag.decode() == name and dots == b"." * 60, line
+        numbers[name].append(int(number))
+    return numbers
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_stalled_stdout_never_holds_up_the_stop_and_nothing_written_is_lost(start, tmp_path,
+                                                                            pid1):
+    # Prefixed output with a stdout whose reader stalls: both processes end up
+    # blocked in their own writes. SIGTERM still reaches both; their handlers
+    # finish; the reader then reads: every line each process wrote is there, and
+    # initapp exits with the main process's code once they are out, in the grace.
+    runs, dirs = chatty(tmp_path, 4, 9)
+    out_read, out_write = os.pipe()
+    try:
+        init = start("-t", "4", *runs, stdout=out_write, pid1=pid1)
+    finally:
+        os.close(out_write)
+    reader = None
+    try:
+        held_back(init, dirs)
+        sent = time.monotonic()
+        init.signal(signal.SIGTERM)
+        for directory in dirs:
+            wait_file(directory / "done")
+        reading = time.monotonic()
+        reader = Reader(out_read)
+        assert init.wait() == 4
+        ended = time.monotonic()
+    finally:
+        if reader is None:
+            os.close(out_read)
+    data = reader.result()
+    assert 0.3 <= ended - sent < 4.0       # the handlers' cleanup; within the grace
+    assert ended - reading < 1.5           # out once drained, the deadline not waited out
+    numbers = relayed(data, dirs)
+    for directory in dirs:
+        assert signals_got(directory) == ["TERM"]
+        wrote = int(lines(directory / "wrote")[0])
+        assert wrote > 100
+        # In order, none missing, none twice; at least every write that returned
+        # (the handler may have run between a write and its count).
+        assert numbers[directory.name] == list(range(1, len(numbers[directory.name]) + 1))
+        assert len(numbers[directory.name]) in (wrote, wrote + 1)
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_stdout_nobody_reads_ends_initapp_at_the_deadline(start, tmp_path, pid1):
+    # Nobody reads until initapp has exited: what the processes wrote cannot all
+    # go out. initapp waits for it up to the stop's deadline, no longer; what
+    # reached stdout is whole lines, each process's from its first, none skipped.
+    runs, dirs = chatty(tmp_path, 4, 9)
+    out_read, out_write = os.pipe()
+    try:
+        init = start("-t", "2", *runs, stdout=out_write, pid1=pid1)
+    finally:
+        os.close(out_write)
+    try:
+        held_back(init, dirs)
+        sent = time.monotonic()
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 4
+        took = time.monotonic() - sent
+        data = Reader(out_read).result()
+    except BaseException:
+        os.close(out_read)
+        raise
+    assert 1.95 <= took < 3.0                # the deadline (2 s), then the exit
+    numbers = relayed(data, dirs)
+    for directory in dirs:
+        assert signals_got(directory) == ["TERM"] and (directory / "done").exists()
+        assert numbers[directory.name] == list(range(1, len(numbers[directory.name]) + 1))
+    assert sum(len(got) for got in numbers.values()) > 100

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from support import PROGS, PYTHON, status_field, wait_for
+from support import PROGS, PYTHON, Reader, blocked_in_pipe_write, wait_for
 
 from initapp.defaults import PIPE_BUF, RELAY_LINE_BYTES
 from initapp.relay import Relay
@@ -22,28 +22,6 @@ from initapp.relay import Relay
 pytestmark = pytest.mark.timeout(60)
 
 HOST = [PYTHON, str(PROGS / "relay_host.py")]
-
-
-class Reader:
-    """Reads a pipe to the end in a thread, as a log collector does."""
-
-    def __init__(self, fd):
-        self.fd, self.data = fd, bytearray()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while True:
-            chunk = os.read(self.fd, 1 << 20)
-            if not chunk:
-                break
-            self.data += chunk
-
-    def result(self, timeout=20):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the output pipe never ended"
-        os.close(self.fd)
-        return bytes(self.data)
 
 
 def relay_run(programs, names=None, finish=20):
@@ -158,12 +136,12 @@ def test_finish_is_bounded_by_its_deadline_when_stdout_stalls():
     relay.start()
     try:
         # The child is held back: it blocks on its own full pipe.
-        wait_for(lambda: _blocked_in_pipe_write(child.pid), 10, "the writer to block")
+        wait_for(lambda: blocked_in_pipe_write(child.pid), 10, "the writer to block")
         began = time.monotonic()
         relay.finish(began + 0.5)
         took = time.monotonic() - began
         assert 0.45 <= took < 2.0   # worst of 20 runs beside two busy loops: 0.50
-        assert _blocked_in_pipe_write(child.pid)
+        assert blocked_in_pipe_write(child.pid)
         # What reached stdout is whole lines.
         child.kill()
         child.wait()
@@ -236,15 +214,6 @@ def test_an_output_that_fails_loses_only_its_share_and_says_so(capfd):
     assert relay.lost[out_write][0] == 2000 * 1004
 
 
-def _blocked_in_pipe_write(pid):
-    try:
-        with open("/proc/%d/wchan" % pid) as wchan:
-            # pipe_write, anon_pipe_write from Linux 6.14
-            return wchan.read().endswith("pipe_write") and status_field(pid, "State")[0] == "S"
-    except OSError:
-        return False
-
-
 def _status(path):
     try:
         return path.read_text().splitlines()
@@ -282,7 +251,7 @@ def test_a_stalled_stdout_holds_the_writer_back_while_the_main_loop_runs_on(tmp_
     os.close(out_write)
     try:
         # stdout and the writer's own pipe are full: the writer is held back.
-        wait_for(lambda: _blocked_in_pipe_write(pids[0]), 20, "the writer to block")
+        wait_for(lambda: blocked_in_pipe_write(pids[0]), 20, "the writer to block")
         # The main loop still answers, again and again, while the relay waits.
         for count in (1, 2, 3):
             sent = time.monotonic()

@@ -7,6 +7,9 @@ usage: trap.py DIR [options]
   --code N          exit code after cleanup (default 0)
   --life S          exit by itself after S seconds (default 30): nothing runs unbounded
   --keep            keep running after a handled signal (record and carry on)
+  --chatter TAG     write numbered lines "TAG N ..." to stdout without pause (blocking
+                    when it is full); a handled signal appends to DIR/wrote how many
+                    writes had returned
 DIR/ready is written once the handlers are installed; DIR/pid holds the pid."""
 
 import argparse
@@ -23,6 +26,7 @@ parser.add_argument("--cleanup", type=float, default=0.0)
 parser.add_argument("--code", type=int, default=0)
 parser.add_argument("--life", type=float, default=30.0)
 parser.add_argument("--keep", action="store_true")
+parser.add_argument("--chatter")
 args = parser.parse_args()
 
 
@@ -35,8 +39,13 @@ def append(name, text):
         out.write(text + "\n")
 
 
+written = 0
+
+
 def handler(signo, frame):
     append("got", "%s %.6f" % (signal.Signals(signo).name, time.time()))
+    if args.chatter:
+        append("wrote", str(written))
     if args.keep:
         return
     time.sleep(args.cleanup)
@@ -54,6 +63,10 @@ with open(path("ready.tmp"), "w") as out:
 os.rename(path("ready.tmp"), path("ready"))
 deadline = time.monotonic() + args.life
 while time.monotonic() < deadline:
-    time.sleep(0.05)
+    if args.chatter:
+        os.write(1, b"%s %d %s\n" % (args.chatter.encode(), written + 1, b"." * 60))
+        written += 1
+    else:
+        time.sleep(0.05)
 append("timeout", "%d" % os.getpid())
 sys.exit(99)
