@@ -466,25 +466,30 @@ def test_a_stop_does_not_wait_for_a_hanging_exec_check(start, tmp_path):
 
 # -- a stdout nobody reads, through the built init.pyz ------------------------------------
 
-def chatty(tmp_path, *codes):
-    """--run items of trap.py processes that write numbered lines without pause,
-    each with a 0.3 s cleanup and its exit code; their directories."""
-    dirs = [tmp_path / name for name in "ab"[:len(codes)]]
-    runs = []
-    for directory, code in zip(dirs, codes):
+def stalled(start, tmp_path, grace, pid1):
+    """init.pyz (-t grace) running a and b, trap.py processes that write numbered
+    lines without pause (a 0.3 s cleanup, exit codes 4 and 9), with a stdout
+    nobody reads yet; returned once both block in their writes: (init, their
+    directories, the stdout's read end)."""
+    dirs, runs = [tmp_path / "a", tmp_path / "b"], []
+    for directory, code in zip(dirs, (4, 9)):
         runs += ["--run", "%s=%s" % (directory.name, trap(directory, "--chatter", directory.name,
                                                           "--cleanup", "0.3", "--code", str(code)))]
-    return runs, dirs
-
-
-def held_back(init, dirs):
-    """Wait until every process is ready, then until each blocks in its write."""
-    for directory in dirs:
-        wait_file(directory / "ready")
-    pids = [next(kid for kid in children(init.pid) if str(directory) in cmdline(kid))
-            for directory in dirs]
-    wait_for(lambda: all(blocked_in_pipe_write(pid) for pid in pids), 10,
-             "every process held back by the stalled stdout")
+    out_read, out_write = os.pipe()
+    try:
+        init = start("-t", str(grace), *runs, stdout=out_write, pid1=pid1)
+        for directory in dirs:
+            wait_file(directory / "ready")
+        pids = [next(kid for kid in children(init.pid) if str(directory) in cmdline(kid))
+                for directory in dirs]
+        wait_for(lambda: all(blocked_in_pipe_write(pid) for pid in pids), 10,
+                 "every process held back by the stalled stdout")
+    except BaseException:
+        os.close(out_read)
+        raise
+    finally:
+        os.close(out_write)
+    return init, dirs, out_read
 
 
 def relayed(data, dirs):
@@ -507,15 +512,9 @@ def test_a_stalled_stdout_never_holds_up_the_stop_and_nothing_written_is_lost(st
     # blocked in their own writes. SIGTERM still reaches both; their handlers
     # finish; the reader then reads: every line each process wrote is there, and
     # initapp exits with the main process's code once they are out, in the grace.
-    runs, dirs = chatty(tmp_path, 4, 9)
-    out_read, out_write = os.pipe()
-    try:
-        init = start("-t", "4", *runs, stdout=out_write, pid1=pid1)
-    finally:
-        os.close(out_write)
+    init, dirs, out_read = stalled(start, tmp_path, 4, pid1)
     reader = None
     try:
-        held_back(init, dirs)
         sent = time.monotonic()
         init.signal(signal.SIGTERM)
         for directory in dirs:
@@ -546,14 +545,8 @@ def test_a_stdout_nobody_reads_ends_initapp_at_the_deadline(start, tmp_path, pid
     # Nobody reads until initapp has exited: what the processes wrote cannot all
     # go out. initapp waits for it up to the stop's deadline, no longer; what
     # reached stdout is whole lines, each process's from its first, none skipped.
-    runs, dirs = chatty(tmp_path, 4, 9)
-    out_read, out_write = os.pipe()
+    init, dirs, out_read = stalled(start, tmp_path, 2, pid1)
     try:
-        init = start("-t", "2", *runs, stdout=out_write, pid1=pid1)
-    finally:
-        os.close(out_write)
-    try:
-        held_back(init, dirs)
         sent = time.monotonic()
         init.signal(signal.SIGTERM)
         assert init.wait() == 4
