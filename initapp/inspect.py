@@ -33,6 +33,8 @@ CHILDREN_STARTED = {"initapp": 1, "tini": 1, "dumb-init": 1, "catatonit": 1,
 CONFIG_VARIABLE_PREFIXES = ("INITAPP_", "TINI_", "DUMB_INIT_", "CATATONIT_")
 EXIT_PROBLEMS = 1
 EXIT_UNKNOWN = 3  # no problem found, but what decides it could not be read
+UNREAD_PROCESSES = ("which children of initapp are its processes: their environments cannot "
+                    "be read (run inspect as root or as their user)")
 # What a process controls is read in bounded amounts: the file a Python runs only
 # when a regular file this small (init.pyz is about 1 MB), its command line and
 # environment up to these sizes (a namespace of many processes with long command
@@ -475,25 +477,29 @@ def runs_several(config):
 
 
 def named_processes(reader, target, children):
-    """[(name, Process)] of initapp's several processes, oldest first. initapp
+    """([(name, Process)] of initapp's several processes, oldest first; whether
+    every child that may be one could be read). initapp
     starts each one with its name in its environment, as the leader of a process
     group of its own, in initapp's session. Its descendants inherit the name: one
     re-parented to initapp still in the group of the process it came from is none
     of them (a re-parented orphan); of two group leaders with one name, the one
     in initapp's session wins (a daemon that made a session of its own does not),
     then the newer (a restarted process is newer than what its earlier run left)."""
-    best = {}
+    best, complete = {}, True
     for child in children:
         if child.pgid != child.pid:
             continue
-        name = _process_name(reader.read(child.pid, "environ", ENVIRON_BYTES))
+        environ = reader.read(child.pid, "environ", ENVIRON_BYTES)
+        if environ is None and child.pid not in reader.gone:
+            complete = False        # another user's: which one it is cannot be told
+        name = _process_name(environ)
         if name is None:
             continue
         rank = (child.sid == target.sid, child.start, child.pid)
         if name not in best or rank > best[name][0]:
             best[name] = (rank, child)
     return sorted(((name, child) for name, (_, child) in best.items()),
-                  key=lambda item: (item[1].start, item[1].pid))
+                  key=lambda item: (item[1].start, item[1].pid)), complete
 
 
 def _process_name(environ):
@@ -572,9 +578,9 @@ def examine(pid, reader):
                 "parent_command": members[p.ppid].command if p.ppid in members else None}
                for p in members.values() if p.state == "Z"]
     oldest_first = sorted(children, key=lambda p: (p.start, p.pid))
-    names = {}
+    names, complete = {}, True
     if config is not None and runs_several(config):
-        named = named_processes(reader, target, oldest_first)
+        named, complete = named_processes(reader, target, oldest_first)
         names = {process.pid: name for name, process in named}
         report["processes"] = [process_report(reader, name, process, config)
                                for name, process in named]
@@ -583,7 +589,7 @@ def examine(pid, reader):
     # children, they are the oldest ones; None otherwise.
     started = CHILDREN_STARTED.get(init) if pid1 else None
     if pid1 and "processes" in report:
-        orphans = [p for p in oldest_first if p.pid not in names]
+        orphans = [p for p in oldest_first if p.pid not in names] if complete else None
     else:
         orphans = None if started is None else oldest_first[started:]
     if orphans is not None:
@@ -592,6 +598,8 @@ def examine(pid, reader):
                            "tree": tree_lines(members, target, names)}
     report["cgroup"] = cgroup.report(pid)
     report["verdict"] = verdict(report, target)
+    if not complete:
+        report["verdict"]["unknown"].append(UNREAD_PROCESSES)
     report["unreadable"] = sorted(set(reader.unreadable))
     if pid in reader.gone or not reader.same(target):
         raise Exited(pid)

@@ -624,6 +624,11 @@ def test_initapp_names_its_several_processes_restarted_ones_included(init_pyz, n
     assert "    %d S cron: sleep 30" % again in text
     assert "  re-parented to PID 1 (not started by it): %d sleep 30" % orphan["pid"] in text
     assert not any(line.startswith("  re-parented") and "%d " % again in line for line in text)
+    # Another user may not read their environments: which child is which cannot be
+    # told, and inspect says so rather than call them all re-parented.
+    other = report(init_pyz, ns.pid, as_user=4242)
+    assert other["processes"] == [] and other["namespace"]["orphans"] is None
+    assert inspect_module.UNREAD_PROCESSES in other["verdict"]["unknown"]
 
 
 def test_initapp_names_its_processes_when_not_pid1(init_pyz, start, tmp_path):
