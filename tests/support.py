@@ -162,6 +162,14 @@ def _children_scan(pid):
     return sorted(found)
 
 
+def descendants(pid):
+    """Pids below pid, children first."""
+    found = children(pid)
+    for kid in list(found):
+        found += descendants(kid)
+    return found
+
+
 def state(pid):
     value = status_field(pid, "State")
     return value[0] if value else None
@@ -390,6 +398,21 @@ class Terminal:
 
     def send(self, text):
         os.write(self.master, text.encode())
+
+    def foreground(self, name):
+        """The pid of the process name below the command, once it waits (state S:
+        reading, sleeping) in the terminal's foreground group: then what is typed,
+        Ctrl-C and Ctrl-Z reach it."""
+        def find():
+            for pid in descendants(self.proc.pid):
+                try:
+                    if comm(pid) == name and state(pid) == "S" and \
+                            os.getpgid(pid) == os.tcgetpgrp(self.master):
+                        return pid
+                except OSError:   # it ended meanwhile
+                    pass
+            return None
+        return wait_for(find, what="%s waiting in the terminal's foreground" % name)
 
     def close(self):
         for pid in children(self.proc.pid) + [self.proc.pid]:
