@@ -141,14 +141,21 @@ def test_each_version_runs_its_own_set(tmp_path, init_pyz, version):
     assert run([PYTHONS[version], "-IS", str(others), "true"]).returncode == 99
 
 
-def test_version_without_its_set_runs_from_source(tmp_path):
+@pytest.fixture(scope="module")
+def single_set_build(tmp_path_factory):
+    """(init.pyz built with PYTHON's bytecode only, what build.sh printed)."""
+    return build_reporting(tmp_path_factory.mktemp("single") / "single.pyz",
+                           compile_with=[PYTHON])
+
+
+def test_version_without_its_set_runs_from_source(tmp_path, single_set_build):
     # Built with one Python's bytecode only, as on a Debian host, then run by another.
     own = run([PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).stdout
     others = [PYTHONS[v] for v in PYTHONS if v != own.decode().strip()]
     if not others:
         pytest.skip("needs a CPython version other than %s's" % PYTHON)
     runs_on = others[-1]
-    single = build(tmp_path / "single.pyz", compile_with=[PYTHON])
+    single = single_set_build[0]
     with zipfile.ZipFile(single) as archive:
         assert len([n for n in archive.namelist() if n.startswith("bytecode/")]) == 1
     assert run([runs_on, "-IS", str(single), "sh", "-c", "exit 4"]).returncode == 4
@@ -188,11 +195,11 @@ def test_an_unsupported_python_says_so_in_one_line(tmp_path, init_pyz, version, 
     assert not started.exists()
 
 
-def test_build_reports_the_versions_it_compiled_with(tmp_path):
-    _, report = build_reporting(tmp_path / "all.pyz")
+def test_build_reports_the_versions_it_compiled_with(init_pyz_build, single_set_build):
+    report = init_pyz_build[1]      # every version found
     for version in PYTHONS:
         assert "\n  %s." % version in report
-    _, report = build_reporting(tmp_path / "named.pyz", compile_with=[PYTHON])
+    report = single_set_build[1]    # the one named
     assert [line for line in report.splitlines() if line.startswith("  ")] == [
         "  %s (%s)" % (platform_version(PYTHON), PYTHON)]
 
