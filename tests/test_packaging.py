@@ -227,16 +227,26 @@ def test_runs_through_symlink_and_path_with_spaces(tmp_path, init_pyz):
     assert relative.returncode == 0, relative.stderr
 
 
+# The package's import, held until the test lets it go on (a slow disk, a loaded host).
+HELD_IMPORT = """\
+import os as _os, time as _time
+open("importing", "w").close()
+_until = _time.monotonic() + 10
+while not _os.path.exists("go") and _time.monotonic() < _until:
+    _time.sleep(0.01)
+"""
+
+
 @pytest.fixture(scope="module")
 def slow_start_pyz(tmp_path_factory):
-    """init.pyz whose package takes a second to import (a slow disk, a loaded host),
-    after writing `importing` in its working directory."""
+    """init.pyz whose package, once it has written `importing` in its working
+    directory, goes on with its import only when a file `go` is there (or after
+    10 s)."""
     root = tmp_path_factory.mktemp("slow") / "src"
     shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "build",
                                                              "__pycache__", ".pytest_cache"))
     package = root / "initapp" / "__init__.py"
-    package.write_text('open("importing", "w").close()\nimport time\ntime.sleep(1)\n'
-                       + package.read_text())
+    package.write_text(HELD_IMPORT + package.read_text())
     return build(root.parent / "slow.pyz", root=root)
 
 
@@ -251,7 +261,8 @@ def test_a_signal_while_starting_is_forwarded(start, tmp_path, slow_start_pyz, s
     else:
         init = start(str(slow_start_pyz), *args, argv0=INIT_PYTHON)
     wait_for((tmp_path / "importing").exists, what="initapp importing its package")
-    init.signal(signo)
+    init.signal(signo)              # pending, or taken, once kill() returns
+    (tmp_path / "go").touch()       # only then may the import go on
     assert init.wait() == 128 + signo, init.stderr()
     assert "Traceback" not in init.stderr()
     assert "forwarded %s to child" % signal.Signals(signo).name in init.stderr()
