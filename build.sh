@@ -68,19 +68,27 @@ tar -C "$root" --exclude=__pycache__ --exclude='*.pyc' --exclude=initapp/init.py
 finisher=${PYTHON:-python3}
 if [[ ${#named[@]} -gt 0 ]]; then candidates=("${named[@]}"); else mapfile -t candidates < <(found_pythons); fi
 covered=()
+# A candidate's set tag, the same expression as in the archive's __main__
+# (tools/finish_pyz.py), asked before compiling: the same interpreter under
+# several names (/usr/bin/python3, /usr/bin/python3.11, /bin/python3.11) or a
+# second build of a version compiles nothing the first did not.
+tag_of='import sys
+if sys.version_info < (3, 8): sys.exit(1)
+from importlib.util import MAGIC_NUMBER
+print("%s-%d" % (sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little")))'
 for python in "${candidates[@]}"; do
-  if ! "$python" -IS -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null; then
+  if ! tag=$("$python" -IS -c "$tag_of" 2>/dev/null); then
     if [[ ${#named[@]} -gt 0 ]]; then
       echo "build.sh: $python: not a Python 3.8 or newer" >&2
       exit 2
     fi
     continue
   fi
+  [[ -e $work/sets/$tag ]] && continue  # this version has its set already
   rm -rf "$work/new"
   # A source this version cannot compile fails the build here.
   compiled=$("$finisher" -IS "$root/tools/compile_set.py" "$python" "$work/site-packages" "$work/new")
   tag=${compiled%% *}
-  [[ -e $work/sets/$tag ]] && continue  # this version has its set already
   mv "$work/new/$tag" "$work/sets/$tag"
   covered+=("${compiled#* } ($python)")
 done

@@ -41,11 +41,18 @@ def shared_dir():
 
 
 @pytest.fixture(scope="session")
-def init_pyz(shared_dir):
-    """init.pyz built by build.sh, with a shebang for this machine's Python."""
-    path = support.build(shared_dir / "init.pyz")
+def init_pyz_build(shared_dir):
+    """(init.pyz built by build.sh with a shebang for this machine's Python, what
+    build.sh printed): one build for the whole session."""
+    path, report = support.build_reporting(shared_dir / "init.pyz")
     path.parent.chmod(0o755)
-    return path
+    return path, report
+
+
+@pytest.fixture(scope="session")
+def init_pyz(init_pyz_build):
+    """init.pyz built by build.sh, with a shebang for this machine's Python."""
+    return init_pyz_build[0]
 
 
 @pytest.fixture(scope="session")

@@ -117,13 +117,58 @@ def status_field(pid, field):
     return None
 
 
+# /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN, which initapp's own walk of
+# its tree reads too).
+CHILDREN_FILES = os.path.exists("/proc/self/task/%d/children" % os.getpid())
+
+
 def children(pid):
-    """Pids whose parent is pid (read from the host's /proc)."""
+    """Pids whose parent is pid (read from the host's /proc).
+
+    The kernel's children files of pid's threads, not a scan of every process's
+    status file: the scan costs milliseconds a call on a busy machine, and the
+    tests' waits call this in every poll. A children file can leave a child out
+    when one listed before it is reaped during the read; the reaped one is absent
+    from the next read, so two reads alike are a true list. When the children
+    keep changing, the scan decides."""
+    previous = None
+    for _ in range(5 if CHILDREN_FILES else 0):
+        found = _children_files(pid)
+        if found == previous:
+            return found
+        previous = found
+    return _children_scan(pid)
+
+
+def _children_files(pid):
+    found = []
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as listing:
+                found += [int(kid) for kid in listing.read().split()]
+        except OSError:
+            pass
+    return sorted(found)
+
+
+def _children_scan(pid):
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and status_field(int(entry), "PPid") == str(pid):
             found.append(int(entry))
     return sorted(found)
+
+
+def descendants(pid):
+    """Pids below pid, children first."""
+    found = children(pid)
+    for kid in list(found):
+        found += descendants(kid)
+    return found
 
 
 def state(pid):
@@ -396,6 +441,21 @@ class Terminal:
 
     def send(self, text):
         os.write(self.master, text.encode())
+
+    def foreground(self, name):
+        """The pid of the process name below the command, once it waits (state S:
+        reading, sleeping) in the terminal's foreground group: then what is typed,
+        Ctrl-C and Ctrl-Z reach it."""
+        def find():
+            for pid in descendants(self.proc.pid):
+                try:
+                    if comm(pid) == name and state(pid) == "S" and \
+                            os.getpgid(pid) == os.tcgetpgrp(self.master):
+                        return pid
+                except OSError:   # it ended meanwhile
+                    pass
+            return None
+        return wait_for(find, what="%s waiting in the terminal's foreground" % name)
 
     def close(self):
         for pid in children(self.proc.pid) + [self.proc.pid]:

@@ -44,13 +44,23 @@ def copy_checkout(target):
 
 # -- make dist ------------------------------------------------------------------------
 
-def test_make_dist_twice_gives_identical_sha256sums(tmp_path, dist):
-    # Another checkout path, twice: the same four files, byte for byte.
-    copy = copy_checkout(tmp_path / "checkout with space")
-    first, _ = make_dist(tmp_path / "first", root=copy)
-    second, _ = make_dist(tmp_path / "second", root=copy)
+@pytest.fixture(scope="module")
+def copied_dist(tmp_path_factory):
+    """make dist run in a copy of the checkout at another path (with a space):
+    (the copy, what it held before, the dist directory)."""
+    base = tmp_path_factory.mktemp("copied")
+    copy = copy_checkout(base / "checkout with space")
+    before = sorted(str(path.relative_to(copy)) for path in copy.rglob("*"))
+    out, _ = make_dist(base / "out", root=copy)
+    return copy, before, out
+
+
+def test_make_dist_twice_gives_identical_sha256sums(dist, copied_dist):
+    # Another run, from another checkout path: the same four files, byte for byte.
+    # (Two runs alike at two paths: a third run would add nothing.)
+    first = copied_dist[2]
     sums = (dist / "SHA256SUMS").read_text()
-    assert (first / "SHA256SUMS").read_text() == (second / "SHA256SUMS").read_text() == sums
+    assert (first / "SHA256SUMS").read_text() == sums
     assert [line.split("  ")[1] for line in sums.splitlines()] == RELEASED
     for name in RELEASED:
         assert (first / name).read_bytes() == (dist / name).read_bytes(), name
@@ -58,10 +68,8 @@ def test_make_dist_twice_gives_identical_sha256sums(tmp_path, dist):
     assert sorted(path.name for path in first.iterdir()) == sorted(RELEASED + ["SHA256SUMS"])
 
 
-def test_make_dist_leaves_the_checkout_as_it_is(tmp_path):
-    copy = copy_checkout(tmp_path / "checkout")
-    before = sorted(str(path.relative_to(copy)) for path in copy.rglob("*"))
-    make_dist(tmp_path / "out", root=copy)
+def test_make_dist_leaves_the_checkout_as_it_is(copied_dist):
+    copy, before, _ = copied_dist
     assert sorted(str(path.relative_to(copy)) for path in copy.rglob("*")) == before
 
 
@@ -122,11 +130,14 @@ def test_dist_refuses_a_source_date_epoch_that_is_no_date(tmp_path):
 @pytest.fixture(scope="module")
 def venv(dist, tmp_path_factory):
     """A virtual environment of Debian's Python with the wheel installed from the
-    dist directory, as pip does it without an index."""
+    dist directory, as pip does it without an index. The test run's own pip
+    installs into it (--python): a pip of the environment's own would cost seconds
+    to install and play no part in the tests."""
     path = tmp_path_factory.mktemp("venv") / "v"
-    subprocess.run([PYTHON, "-m", "venv", str(path)], check=True, timeout=120)
-    done = run([path / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--no-index", "--find-links", dist, "initapp"])
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    done = run([sys.executable, "-m", "pip", "--python", path / "bin" / "python", "install",
+                "--quiet", "--disable-pip-version-check", "--no-index", "--find-links", dist,
+                "initapp"])
     assert done.returncode == 0, done.stderr
     return path
 

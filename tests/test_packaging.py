@@ -79,7 +79,8 @@ def test_a_source_date_epoch_that_is_no_date_is_refused(tmp_path, epoch):
 
 
 def test_default_shebang_is_isolated_slim_image_python(tmp_path):
-    default = build(tmp_path / "default.pyz", "/usr/local/bin/python3")
+    # PYTHON's set of bytecode only: the other sets change nothing of the shebang.
+    default = build(tmp_path / "default.pyz", "/usr/local/bin/python3", compile_with=[PYTHON])
     first_line = default.read_bytes().split(b"\n", 1)[0]
     assert first_line == b"#!/usr/local/bin/python3 -IS"
     assert os.stat(default).st_mode & 0o777 == 0o755
@@ -141,14 +142,21 @@ def test_each_version_runs_its_own_set(tmp_path, init_pyz, version):
     assert run([PYTHONS[version], "-IS", str(others), "true"]).returncode == 99
 
 
-def test_version_without_its_set_runs_from_source(tmp_path):
+@pytest.fixture(scope="module")
+def single_set_build(tmp_path_factory):
+    """(init.pyz built with PYTHON's bytecode only, what build.sh printed)."""
+    return build_reporting(tmp_path_factory.mktemp("single") / "single.pyz",
+                           compile_with=[PYTHON])
+
+
+def test_version_without_its_set_runs_from_source(tmp_path, single_set_build):
     # Built with one Python's bytecode only, as on a Debian host, then run by another.
     own = run([PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).stdout
     others = [PYTHONS[v] for v in PYTHONS if v != own.decode().strip()]
     if not others:
         pytest.skip("needs a CPython version other than %s's" % PYTHON)
     runs_on = others[-1]
-    single = build(tmp_path / "single.pyz", compile_with=[PYTHON])
+    single = single_set_build[0]
     with zipfile.ZipFile(single) as archive:
         assert len([n for n in archive.namelist() if n.startswith("bytecode/")]) == 1
     assert run([runs_on, "-IS", str(single), "sh", "-c", "exit 4"]).returncode == 4
@@ -188,11 +196,11 @@ def test_an_unsupported_python_says_so_in_one_line(tmp_path, init_pyz, version, 
     assert not started.exists()
 
 
-def test_build_reports_the_versions_it_compiled_with(tmp_path):
-    _, report = build_reporting(tmp_path / "all.pyz")
+def test_build_reports_the_versions_it_compiled_with(init_pyz_build, single_set_build):
+    report = init_pyz_build[1]      # every version found
     for version in PYTHONS:
         assert "\n  %s." % version in report
-    _, report = build_reporting(tmp_path / "named.pyz", compile_with=[PYTHON])
+    report = single_set_build[1]    # the one named
     assert [line for line in report.splitlines() if line.startswith("  ")] == [
         "  %s (%s)" % (platform_version(PYTHON), PYTHON)]
 
@@ -220,16 +228,26 @@ def test_runs_through_symlink_and_path_with_spaces(tmp_path, init_pyz):
     assert relative.returncode == 0, relative.stderr
 
 
+# The package's import, held until the test lets it go on (a slow disk, a loaded host).
+HELD_IMPORT = """\
+import os as _os, time as _time
+open("importing", "w").close()
+_until = _time.monotonic() + 10
+while not _os.path.exists("go") and _time.monotonic() < _until:
+    _time.sleep(0.01)
+"""
+
+
 @pytest.fixture(scope="module")
 def slow_start_pyz(tmp_path_factory):
-    """init.pyz whose package takes a second to import (a slow disk, a loaded host),
-    after writing `importing` in its working directory."""
+    """init.pyz whose package, once it has written `importing` in its working
+    directory, goes on with its import only when a file `go` is there (or after
+    10 s)."""
     root = tmp_path_factory.mktemp("slow") / "src"
     shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "build",
                                                              "__pycache__", ".pytest_cache"))
     package = root / "initapp" / "__init__.py"
-    package.write_text('open("importing", "w").close()\nimport time\ntime.sleep(1)\n'
-                       + package.read_text())
+    package.write_text(HELD_IMPORT + package.read_text())
     return build(root.parent / "slow.pyz", root=root)
 
 
@@ -244,7 +262,8 @@ def test_a_signal_while_starting_is_forwarded(start, tmp_path, slow_start_pyz, s
     else:
         init = start(str(slow_start_pyz), *args, argv0=INIT_PYTHON)
     wait_for((tmp_path / "importing").exists, what="initapp importing its package")
-    init.signal(signo)
+    init.signal(signo)              # pending, or taken, once kill() returns
+    (tmp_path / "go").touch()       # only then may the import go on
     assert init.wait() == 128 + signo, init.stderr()
     assert "Traceback" not in init.stderr()
     assert "forwarded %s to child" % signal.Signals(signo).name in init.stderr()

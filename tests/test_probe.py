@@ -68,7 +68,7 @@ def web():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
     server.paths = []
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
     yield "http://127.0.0.1:%d" % server.server_address[1], server.paths
     server.shutdown()
@@ -84,7 +84,7 @@ class Raw:
         self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.bind((host, 0))
         self.listener.listen(16)
-        self.listener.settimeout(0.05)
+        self.listener.settimeout(0.01)
         self.port = self.listener.getsockname()[1]
         self.answer = answer
         self.stopping = threading.Event()

@@ -1,5 +1,6 @@
 """Shutdown: the whole tree, one deadline (as PID 1 and as a subreaper)."""
 
+import fcntl
 import json
 import os
 import re
@@ -573,15 +574,19 @@ def test_a_process_started_after_the_stop_signal_gets_sigterm(start, tmp_path, m
 
 # A TERM-ignoring walker: it forks and lets its parent exit, again and again
 # (PAUSE seconds apart), so each generation is an orphan for a moment. Its last
-# generation writes its pid to a file. 100 idle processes beside it (they end by
-# themselves) make the tree larger.
+# generation writes its pid to a file. Every generation holds a shared lock on the
+# file "alive" (the open file is inherited by each fork): the lock is free only
+# once no generation is left. 100 idle processes beside it (they end by themselves)
+# make the tree larger.
 WALKER = """
-import os, signal, subprocess, sys, time
+import fcntl, os, signal, subprocess, sys, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 life, pause = float(sys.argv[2]), float(sys.argv[3])
 for _ in range(100):
     subprocess.Popen(["sleep", str(life)], preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
 end = time.monotonic() + life
+alive = open(sys.argv[1] + "/alive", "w")
+fcntl.flock(alive, fcntl.LOCK_SH)
 open(sys.argv[1] + "/ready", "w").close()
 while time.monotonic() < end:
     if os.fork() != 0:
@@ -601,17 +606,20 @@ def test_not_pid1_a_walker_that_keeps_forking_cannot_outlive_the_deadline(start,
     # a subreaper's descendant among the machine's processes.
     sandbox = pod() if where == "pod" else None
     life = 4.0
-    began = time.monotonic()
     init = start("--grace", "0.5", "-v", PYTHON, "-c", WALKER, str(tmp_path), str(life),
                  str(pause), pod=sandbox, pid1=False)
     wait_file(tmp_path / "ready")
     assert init.wait() == 0                # the first walker's exit: the main child's code
     if sandbox is not None:
         assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
-    time.sleep(max(0.0, began + life + 0.5 - time.monotonic()))
+    # No generation outlived initapp (the lock is free now, not once the walker's
+    # life is over), and none lived to its end before initapp exited.
+    with open(str(tmp_path / "alive")) as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pytest.fail("a walker outlived initapp\n" + init.stderr())
     assert not (tmp_path / "escaped").exists(), init.stderr()
-    if sandbox is not None:
-        assert [pid for pid in sandbox.members() if alive(pid)] == [sandbox.pid]
     assert not re.search(r"\b0 process\(es\)", init.stderr())
     assert "exiting without" not in init.stderr()
     # The deadline's warning names what was alive: the walker among its sleeps.

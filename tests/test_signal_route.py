@@ -182,7 +182,7 @@ def test_ctrl_z_on_a_terminal_gives_the_shell_back(init_pyz, mode):
     try:
         terminal.read_until(SHELL_PROMPT)
         terminal.send(" ".join([str(init_pyz)] + mode + ["cat"]) + "\n")
-        time.sleep(1.0)
+        terminal.foreground("cat")
         terminal.send("\x1a")
         terminal.read_until("Stopped")
         terminal.read_until(SHELL_PROMPT)
@@ -190,7 +190,7 @@ def test_ctrl_z_on_a_terminal_gives_the_shell_back(init_pyz, mode):
         terminal.read_until("BACK-42")
         terminal.read_until(SHELL_PROMPT)
         terminal.send("fg\n")
-        time.sleep(0.5)
+        terminal.foreground("cat")   # continued, and the terminal's again
         terminal.send("typed-after-fg\n")
         terminal.read_until("typed-after-fg")   # the terminal's echo
         terminal.read_until("typed-after-fg")   # cat's copy: it reads the terminal again

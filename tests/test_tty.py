@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support import SHELL_PROMPT, UNSHARE, Terminal, children, comm, state, wait_for
+from support import SHELL_PROMPT, UNSHARE, Terminal, children, comm, descendants, state, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,7 +34,7 @@ def test_interactive_shell_owns_the_terminal(shell):
 def test_typed_input_is_echoed_and_ctrl_c_reaches_the_foreground_job(shell):
     shell.read_until(SHELL_PROMPT)
     shell.send("cat\n")
-    time.sleep(0.3)
+    shell.foreground("cat")
     shell.send("hello-cat\n")
     shell.read_until("hello-cat")          # the terminal's echo
     shell.read_until("hello-cat")          # cat's copy
@@ -47,13 +47,13 @@ def test_typed_input_is_echoed_and_ctrl_c_reaches_the_foreground_job(shell):
 def test_ctrl_z_and_fg(shell):
     shell.read_until(SHELL_PROMPT)
     shell.send("sleep 30\n")
-    time.sleep(0.5)
+    shell.foreground("sleep")
     shell.send("\x1a")                     # Ctrl-Z stops the job, not the init
     shell.read_until("Stopped")
     shell.read_until(SHELL_PROMPT)
     shell.send("fg\n")
     shell.read_until("sleep 30")
-    time.sleep(0.3)
+    shell.foreground("sleep")              # continued, and the terminal's again
     shell.send("\x03")
     shell.read_until(SHELL_PROMPT)
     shell.send("exit 7\n")
@@ -91,13 +91,6 @@ def job_shell():
         except OSError:
             pass
     terminal.close()
-
-
-def descendants(pid):
-    found = children(pid)
-    for kid in list(found):
-        found += descendants(kid)
-    return found
 
 
 def tpgid(pid):
