@@ -544,6 +544,7 @@ def test_a_stdout_nobody_reads_ends_initapp_at_the_deadline(start, tmp_path, pid
         assert numbers[directory.name] == list(range(1, len(numbers[directory.name]) + 1))
     assert sum(len(got) for got in numbers.values()) > 100
 
+
 # Last in the module: the runs it checks start with the module (the fixture below),
 # so that their 15 s of backoff, which are waits, pass while the other tests run.
 @pytest.fixture(scope="module", autouse=True)
