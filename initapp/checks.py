@@ -26,7 +26,7 @@ import time
 
 from initapp import command
 from initapp.defaults import (
-    COMMAND_SHELL,
+    CHECK_OUTPUT_BYTES, COMMAND_SHELL,
     MSG_CHECK_BAD_COMMAND, MSG_CHECK_BAD_HOST, MSG_CHECK_BAD_PATH, MSG_CHECK_BAD_PORT,
     MSG_CHECK_CANNOT_RUN, MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_CONNECT_FAILED,
     MSG_CHECK_CONNECTED, MSG_CHECK_EMPTY_PATH, MSG_CHECK_EXIT, MSG_CHECK_FILE_EXISTS,
@@ -34,7 +34,7 @@ from initapp.defaults import (
     MSG_CHECK_HTTP_FAILED, MSG_CHECK_HTTP_STATUS, MSG_CHECK_HTTPS, MSG_CHECK_IPV6_BRACKETS,
     MSG_CHECK_KILLED, MSG_CHECK_NO_SHELL, MSG_CHECK_NOT_FOUND, MSG_CHECK_NOT_HTTP,
     MSG_CHECK_TIMED_OUT, MSG_CHECK_UNKNOWN, MSG_CHECK_UNRESOLVED, MSG_CHECK_USERINFO,
-    PROBE_HTTP_HEAD_BYTES, PROBE_POLL_SECONDS)
+    PROBE_HTTP_HEAD_BYTES, PROBE_POLL_SECONDS, PROCESS_NAME_VARIABLE, READY_POLL_SECONDS)
 from initapp.log import clip, printable, quoted
 
 # tcp:PORT: the loopback addresses, in this order; no name is looked up.
@@ -342,8 +342,6 @@ def _file(check, deadline):
 def _exec(check, deadline):
     """Run the command in a process group of its own; at the deadline, SIGKILL the
     group and the command itself (it may have left the group), then reap it."""
-    from initapp import signals
-
     argv = check.argv
     try:
         try:
@@ -377,6 +375,13 @@ def _exec(check, deadline):
             raise TimedOut
         time.sleep(min(pause, left))
         pause = min(pause * 2, longest)
+    return outcome(status)
+
+
+def outcome(status):
+    """(ok, reason) of a command's wait status."""
+    from initapp import signals
+
     if os.WIFSIGNALED(status):
         return False, MSG_CHECK_KILLED.format(signal=signals.name(os.WTERMSIG(status)))
     code = os.WEXITSTATUS(status)
@@ -403,3 +408,124 @@ def _kill_group(pid):
 
 
 _RUNNERS = {"tcp": _tcp, "http": _http, "file": _file, "exec": _exec}
+
+
+# -- --ready exec: of initapp's several processes -------------------------------------
+
+def start_command(argv, launch):
+    """Start a --ready exec: command as the process it checks is started (launch,
+    the processes' spawn.Launch): the signal state initapp was started with, a
+    process group of its own, --user, --workdir, the environment with --env; not
+    INITAPP_PROCESS_NAME (it tells the processes themselves apart, for inspect).
+    Its stdin is empty (the processes' input is theirs), its stdout and stderr one
+    pipe whose end an Output keeps: nothing of it reaches initapp's output.
+    Returns (pid, Output); raises OSError (no pipe, no process)."""
+    from initapp import spawn
+
+    changes = dict(launch.env_changes)
+    changes[PROCESS_NAME_VARIABLE] = None
+    child = spawn.Launch(argv, launch.inherited, credentials=launch.credentials,
+                         workdir=launch.workdir, env_changes=changes, names=launch.names)
+    child.rewrite_listen_pid = False      # socket activation is the processes' only
+    output = Output()
+    try:
+        empty, nothing = os.pipe()        # an empty stdin: EOF at once, with or without /dev
+        os.close(nothing)
+        try:
+            child.stdio, child.stdin = (output.write_end, output.write_end), empty
+            pid = spawn.spawn(child)
+        finally:
+            os.close(empty)
+    except BaseException:
+        output.close()
+        raise
+    output.start()
+    return pid, output
+
+
+class Output:
+    """The end of what a command writes. A thread of its own (every signal
+    blocked) reads the pipe as it fills and keeps the last CHECK_OUTPUT_BYTES:
+    the command never waits on a full pipe, and initapp's loop never reads it
+    but once, when the command has been reaped (collect()), what is left in the
+    pipe (a bounded read, under the lock the thread holds only while it reads)."""
+
+    def __init__(self):
+        import threading
+
+        self.read_end, self.write_end = os.pipe()     # close-on-exec in initapp
+        os.set_blocking(self.read_end, False)
+        self.tail = b""
+        self.done = False       # read to its end, or collected: the thread closes the pipe
+        self.reason = None      # why it failed, when its wait status cannot tell (its limit)
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="initapp-check-output",
+                                        daemon=True)
+
+    def start(self):
+        """The command has its copy of the write end: close initapp's (the pipe
+        ends with the command and what it left running), and start reading."""
+        from initapp import signals
+
+        os.close(self.write_end)
+        mask = signals.block_all_in_thread()
+        try:
+            self._thread.start()
+        except RuntimeError:    # no thread to be had: the pipe is read by collect() only
+            self._thread = None
+        finally:
+            signals.restore_thread_mask(mask)
+
+    def close(self):
+        """The command never started: no thread, both ends closed here."""
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+    def collect(self):
+        """The command was reaped: what it wrote is read or in the pipe. Read the
+        rest (a process it left behind may still write: not waited for) and let
+        the thread end. The last line written, shown, or None."""
+        with self._lock:
+            if not self.done:
+                self._read()
+                self.done = True
+                if self._thread is None:
+                    os.close(self.read_end)
+        return self.last_line()
+
+    def last_line(self):
+        lines = [line for line in self.tail.split(b"\n") if line.strip()]
+        return quoted(os.fsdecode(lines[-1].strip())) if lines else None
+
+    def _run(self):
+        import select
+
+        poller = select.poll()
+        poller.register(self.read_end, select.POLLIN)
+        try:
+            while True:
+                # Wakes at data or at the pipe's end; at the latest after a poll
+                # interval, to see whether collect() has taken over (a process the
+                # command left holding the pipe must not keep this thread).
+                poller.poll(READY_POLL_SECONDS * 1000)
+                with self._lock:
+                    if self.done or not self._read():
+                        self.done = True
+                        break
+        finally:
+            os.close(self.read_end)
+
+    def _read(self):
+        """Read what the pipe holds (at most 16 reads: a writer that never stops
+        does not keep the caller); False at its end."""
+        for _ in range(16):
+            try:
+                data = os.read(self.read_end, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:
+                data = b""
+            if not data:
+                return False
+            self.tail = (self.tail + data)[-CHECK_OUTPUT_BYTES:]
+        return True

@@ -330,6 +330,9 @@ RESTART_GIVE_UP_ENDS = 5        # this many ends ...
 RESTART_GIVE_UP_SECONDS = 60.0  # ... within this long: failed for good
 READY_POLL_SECONDS = 0.1        # how often a --ready check runs while waiting
 READY_CHECK_SECONDS = 2.0       # one check's time limit (an exec: command's too)
+# An exec: check's stdout and stderr go to initapp, which keeps their last bytes to
+# tell why the check fails (its last line), never passing them on.
+CHECK_OUTPUT_BYTES = 4096
 # With two or more processes, each one's name in its environment (supervisord's
 # SUPERVISOR_PROCESS_NAME): how a program, and `init.pyz inspect`, tell which is which.
 PROCESS_NAME_VARIABLE = "INITAPP_PROCESS_NAME"
@@ -350,5 +353,9 @@ MSG_PROCESS_GAVE_UP = ("{name} (pid {pid}) {what}: failed for good, it ended {en
 MSG_PROCESS_STOP = "{name} {what}"
 MSG_PROCESS_READY = "{name} (pid {pid}) is ready: {reason}"
 MSG_PROCESS_CHECK_FAILED = "{name} is not ready yet: --ready {check}: {reason}; checking again"
+MSG_CHECK_OUTPUT = "{reason}, last line of output: {line}"
+MSG_PROCESS_NOT_READY_AT_STOP = "{name} was not ready when the stop began: --ready {check}: {last}"
+MSG_PROCESS_CHECK_RUNNING = "its first check was still running"
+MSG_PROCESS_NOT_CHECKED = "not checked yet"
 MSG_PROCESS_NOT_STARTED = "{name} was never started"
 MSG_NOTIFY_FAILED = "cannot send READY=1 to $NOTIFY_SOCKET {socket}: {error}"

@@ -215,6 +215,14 @@ def _emit(data):
 #      system call a message).
 #   5. anything else (a file, /dev/null) never fills up: a plain write.
 
+def stderr_replaced():
+    """In a child whose fd 2 is no longer initapp's stderr (the log relay's pipe, an
+    exec: check's): its messages go to the new fd 2, not to initapp's stderr opened
+    again (kept_fd), and nothing initapp had not written yet goes with them."""
+    global _send, _pending, _dropped, kept_fd
+    _send, _pending, _dropped, kept_fd = None, b"", 0, None
+
+
 def _choose_sender():
     import stat
 

@@ -15,12 +15,15 @@ differ (a process's end, a forwarded signal, a timer), it asks Several.
   group; -g: the group); a stop signal (or --stop-with's) starts the stop, in
   --stop-order.
 - --ready checks: an exec: check is a child of the loop (reaped by it, so no
-  second waitpid competes with the loop's), started and never waited for: a
-  timer kills its process group when it runs past READY_CHECK_SECONDS, and its
-  end, reaped as any child's, counts it as not ready yet; the others run in a
-  daemon thread with every signal blocked, which only sets a flag the loop's
-  timer reads. The signal and reaping path never waits on a check, nor on the
-  log relay (its own thread, relay.py)."""
+  second waitpid competes with the loop's), started as its process is (signal
+  state, --user, --workdir, environment; checks.start_command) and never waited
+  for: a timer kills its process group when it runs past READY_CHECK_SECONDS,
+  and its end, reaped as any child's, counts it as not ready yet; the stop kills
+  it at once. What it writes goes to a thread of its own (checks.Output), told
+  only in initapp's messages. The others run in a daemon thread with every
+  signal blocked, which only sets a flag the loop's timer reads. The signal and
+  reaping path never waits on a check, nor on the log relay (its own thread,
+  relay.py)."""
 
 import os
 import threading
@@ -28,9 +31,11 @@ import time
 
 from initapp import log, signals, spawn
 from initapp.cli import UsageError
-from initapp.defaults import (MSG_CHECK_COMMAND_TIMED_OUT, MSG_NOTIFY_FAILED,
-                              MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP,
-                              MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_STARTED,
+from initapp.defaults import (MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_OUTPUT, MSG_NOTIFY_FAILED,
+                              MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_CHECK_RUNNING,
+                              MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP, MSG_PROCESS_MAY_EXIT,
+                              MSG_PROCESS_NOT_CHECKED, MSG_PROCESS_NOT_READY_AT_STOP,
+                              MSG_PROCESS_NOT_STARTED,
                               MSG_PROCESS_OPTION_TWICE, MSG_PROCESS_READY,
                               MSG_PROCESS_RESTART, MSG_PROCESS_STARTED, MSG_PROCESS_TWICE,
                               MSG_PROCESS_UNKNOWN, MSG_PROCFILE_EMPTY, MSG_PROCFILE_LINE,
@@ -54,6 +59,7 @@ class Proc:
         self.stop_with = None       # the signal it gets when the stop begins
         self.check = None           # --ready's checks.Check
         self.check_hung = False     # an exec: check ran past its limit (told once)
+        self.check_last = None      # why its last check failed (-v, and at the stop)
         self.pid = None
         self.status = None          # the last wait status
         self.running = False
@@ -174,6 +180,8 @@ class Several:
         self.checks = {}            # pid of an exec: check -> its process
         self.check_until = {}       # pid of an exec: check -> when it is killed
         self.check_due = {}         # process -> when its next exec: check runs
+        self.outputs = {}           # pid of an exec: check -> its checks.Output
+        self.checks_ended = False   # the stop began: no check runs any more
         self.notified = not any(proc.check for proc in procs)
         self.order = supervisor.config.stop_order
 
@@ -234,7 +242,7 @@ class Several:
         """True when pid was one of the processes (or a check of one)."""
         if pid in self.checks:
             self.check_until.pop(pid, None)
-            self.check_ended(self.checks.pop(pid), status)
+            self.check_ended(self.checks.pop(pid), status, pid)
             return True
         proc = next((proc for proc in self.procs if proc.pid == pid and proc.running), None)
         if proc is None:
@@ -338,6 +346,7 @@ class Several:
         if self.order == "reverse" and self.reverse_until is None:
             self.reverse_until = self.sup.shutdown.began + self.sup.shutdown.grace / 2
         self.termed = termed
+        self.end_checks()
         self.release_stops()
         self.check_all_done()
 
@@ -383,7 +392,7 @@ class Several:
         when += list(self.check_due.values())
         when += list(self.check_until.values())
         if any(proc.check is not None and proc.running and not proc.ready
-               and proc.check.kind != "exec" for proc in self.procs):
+               and proc.check.kind != "exec" for proc in self.procs) and not self.checks_ended:
             when.append(self.clock() + READY_POLL_SECONDS)
         if self.reverse_until is not None and any(
                 proc.stop_pending not in (None, True) and proc.running for proc in self.procs):
@@ -391,6 +400,7 @@ class Several:
         return min(when) if when else None
 
     def tick(self, now):
+        self.end_checks()
         for proc in self.procs:
             if proc.restart_at is not None and proc.restart_at <= now and not self.stopping:
                 proc.restarts += 1
@@ -405,7 +415,7 @@ class Several:
                 self.check_timed_out(pid)
         for proc in self.procs:
             if proc.check is not None and proc.running and not proc.ready \
-                    and getattr(proc, "passed", None):
+                    and getattr(proc, "passed", None) and not self.checks_ended:
                 self.now_ready(proc, proc.passed)
         if self.reverse_until is not None:
             self.release_stops()
@@ -426,16 +436,17 @@ class Several:
             signals.restore_thread_mask(mask)
 
     def run_exec_check(self, proc):
-        if not proc.running or proc.ready or self.stopping:
+        if not proc.running or proc.ready or self.stopping or self.checks_ended:
             return
         from initapp import checks
 
         try:
-            pid = checks._spawn(proc.check.argv)
+            pid, output = checks.start_command(proc.check.argv, self.launch)
         except OSError as error:
             log.debug("%s: --ready: %s" % (proc.name, error.strerror))
             self.check_due[proc] = self.clock() + READY_POLL_SECONDS
             return
+        self.outputs[pid] = output
         self.checks[pid] = proc
         self.check_until[pid] = self.clock() + READY_CHECK_SECONDS
 
@@ -447,19 +458,62 @@ class Several:
 
         proc = self.checks[pid]
         checks._kill_group(pid)
+        output = self.outputs[pid]
+        output.reason = MSG_CHECK_COMMAND_TIMED_OUT.format(seconds=READY_CHECK_SECONDS)
         # A warning once a process: a check that always hangs would fill the log.
         report = log.debug if proc.check_hung else log.warning
         proc.check_hung = True
         report(MSG_PROCESS_CHECK_FAILED.format(
             name=proc.name, check=log.clip(proc.check.text),
-            reason=MSG_CHECK_COMMAND_TIMED_OUT.format(seconds=READY_CHECK_SECONDS)),
+            reason=_with_output(output.reason, output.last_line())),
             "not_ready", name=proc.name, pid=proc.pid)
 
-    def check_ended(self, proc, status):
+    def check_ended(self, proc, status, pid):
+        from initapp import checks
+
+        output = self.outputs.pop(pid)
+        line = output.collect()
+        if self.checks_ended:
+            return      # killed by the stop
         if status == 0 and proc.running and not self.stopping:
             self.now_ready(proc, "exec: exited with 0")
         elif proc.running and not proc.ready and not self.stopping:
+            reason = _with_output(output.reason or checks.outcome(status)[1], line)
+            if output.reason is None:   # (one killed at its limit was told then)
+                # At -v each new failure, with what the check wrote; at -vv each one.
+                report = log.debug if reason == proc.check_last else log.info
+                report(MSG_PROCESS_CHECK_FAILED.format(name=proc.name,
+                                                       check=log.clip(proc.check.text),
+                                                       reason=reason),
+                       "not_ready", name=proc.name, pid=proc.pid)
+            proc.check_last = reason
             self.check_due[proc] = self.clock() + READY_POLL_SECONDS
+
+    def end_checks(self):
+        """Once the stop began (a stop signal, --timeout, an ending process; with
+        --pre-stop too), no check runs: one still running is killed with its group
+        at once, so initapp exits as soon as the processes are gone. Each process
+        still waiting is named, with why its last check failed."""
+        if self.checks_ended or not (self.stopping or self.sup.shutdown.active):
+            return
+        self.checks_ended = True
+        self.check_due.clear()
+        self.check_until.clear()
+        if self.checks:
+            from initapp import checks
+
+            for pid in self.checks:
+                checks._kill_group(pid)
+        for proc in self.procs:
+            if proc.check is None or proc.ready or proc.pid is None:
+                continue
+            last = proc.check_last
+            if last is None:
+                last = MSG_PROCESS_CHECK_RUNNING if proc in self.checks.values() \
+                    else MSG_PROCESS_NOT_CHECKED
+            log.warning(MSG_PROCESS_NOT_READY_AT_STOP.format(
+                name=proc.name, check=log.clip(proc.check.text), last=last),
+                "not_ready_at_stop", name=proc.name, pid=proc.pid)
 
     def now_ready(self, proc, reason):
         proc.ready = True
@@ -494,7 +548,13 @@ def _check_thread(proc, pid):
         if ok:
             proc.passed = reason
             return
+        proc.check_last = reason
         time.sleep(READY_POLL_SECONDS)
+
+
+def _with_output(reason, line):
+    """Why an exec: check failed, with the last line it wrote (if any)."""
+    return reason if line is None else MSG_CHECK_OUTPUT.format(reason=reason, line=line)
 
 
 def notify(address):

@@ -41,6 +41,7 @@ class Launch:
         self.env_changes = env_changes or {}
         self.names = names or {}          # "user": the flag as typed or variable, for errors
         self.stdio = None                 # (out, err): the child's fd 1 and 2 (the log relay)
+        self.stdin = None                 # the child's fd 0 (an exec: check's: empty)
         # Socket activation: LISTEN_PID named the init; the child is the listener.
         self.rewrite_listen_pid = os.environ.get("LISTEN_PID") == str(os.getpid())
 
@@ -155,7 +156,7 @@ def _direct(launch):
     signal to ignore (posix_spawn can only set default), and the same PATH search
     (the C library searches initapp's own PATH, the fork path the child's)."""
     if launch.foreground or launch.stdio is not None or launch.credentials is not None or launch.workdir is not None \
-            or launch.rewrite_listen_pid or launch.inherited.ignored:
+            or launch.stdin is not None or launch.rewrite_listen_pid or launch.inherited.ignored:
         return False
     if "/" not in launch.argv[0]:
         path, changed = os.environb.get(b"PATH"), launch.env_changes.get("PATH")
@@ -243,9 +244,12 @@ def _unnamed_entry():
 
 
 def _prepare_child(launch):
+    if launch.stdin is not None:
+        os.dup2(launch.stdin, 0)
     if launch.stdio is not None:
         os.dup2(launch.stdio[0], 1)
         os.dup2(launch.stdio[1], 2)
+        log.stderr_replaced()   # what fails from here on is told on the new fd 2
     if launch.session:
         os.setsid()
     else:

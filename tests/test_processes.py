@@ -3,15 +3,17 @@
 subreaper (not PID 1)."""
 
 import os
+import select
 import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from support import (PYTHON, TRAP, Init, Reader, blocked_in_pipe_write, children, cmdline,
-                     wait_file, wait_for)
+from support import (CLEAN_ENV, PYTHON, TRAP, Init, Reader, alive, blocked_in_pipe_write, children,
+                     cmdline, status_field, wait_file, wait_for)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -543,6 +545,239 @@ def test_a_stdout_nobody_reads_ends_initapp_at_the_deadline(start, tmp_path, pid
         assert signals_got(directory) == ["TERM"] and (directory / "done").exists()
         assert numbers[directory.name] == list(range(1, len(numbers[directory.name]) + 1))
     assert sum(len(got) for got in numbers.values()) > 100
+
+
+# -- an exec: check is started as its process is, and never outlives the stop ----------------
+
+def by_command(init, command):
+    """A predicate: the pid of the child of initapp whose command line is command."""
+    def find():
+        return next((kid for kid in children(init.pid) if cmdline(kid) == command), None)
+    return find
+
+
+def signal_state(pid):
+    return {field: status_field(pid, field) for field in ("SigBlk", "SigIgn", "SigCgt")}
+
+
+def process_group(pid):
+    with open("/proc/%d/stat" % pid) as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[2])
+
+
+def engine_signal_state():
+    # What an engine may start PID 1 with: a signal blocked, another ignored.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [signal.SIGUSR2])
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_an_exec_check_starts_with_the_signal_state_of_the_processes(start, pid1):
+    # initapp blocks every signal (and glibc leaves 32 and 33 ignored in what its
+    # posix_spawn starts): the check gets what the process it checks gets, the
+    # state initapp was started with, in a process group of its own.
+    init = start("--run", "a=sleep 30", "--ready", "a=exec:sleep 29.5", "--run", "b=sleep 30",
+                 pid1=pid1, preexec=engine_signal_state)
+    process = wait_for(by_command(init, "sleep 30"), what="a")
+    check = wait_for(by_command(init, "sleep 29.5"), what="the exec: check")
+    assert signal_state(check) == signal_state(process)
+    assert int(signal_state(check)["SigBlk"], 16) == 1 << (signal.SIGUSR2 - 1)
+    assert int(signal_state(check)["SigIgn"], 16) & 1 << (signal.SIGUSR1 - 1)
+    assert process_group(check) == check
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+
+
+# A check that never ends by itself, nor on SIGTERM; a stop must not wait for it.
+HANGING_CHECK = "a=exec:sh -c 'trap \"\" TERM; sleep 28.5; :'"
+
+
+@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("cause", ["signal", "timeout", "ending"])
+def test_a_stop_ends_a_running_exec_check_at_once(start, pid1, cause):
+    # A stop signal, --timeout or an ending process (0.5 s after the start): the
+    # check (it ignores SIGTERM) is killed with its group at once, and initapp
+    # exits as soon as the processes are gone; not when the check's own limit
+    # (2 s) kills it, nor at the end of the grace period (6 s).
+    options = ["--timeout", "0.5"] if cause == "timeout" else []
+    main = "a=sh -c 'sleep 0.5; exit 3'" if cause == "ending" else "a=sleep 30"
+    init = start("--grace", "6", *options, "--run", main, "--ready", HANGING_CHECK,
+                 "--run", "b=sleep 30", pid1=pid1)
+    began = init.started
+    if cause == "signal":
+        check = wait_for(by_command(init, "sh -c trap \"\" TERM; sleep 28.5; :"),
+                         what="the exec: check")
+        sleep = wait_for(lambda: children(check), what="the check's sleep")[0]
+        began = time.monotonic()
+        init.signal(signal.SIGTERM)
+    code = init.wait()
+    took = time.monotonic() - began
+    assert code == {"signal": 143, "timeout": 124, "ending": 3}[cause]
+    # (Measured from initapp's start for the other causes: 0.5 s and its start.)
+    assert took < (1.0 if cause == "signal" else 1.6), "the stop took %.2fs" % took
+    if cause == "signal":
+        assert not alive(check) and not alive(sleep)
+    # The check was running when the stop began.
+    assert "a was not ready when the stop began: --ready exec:sh -c 'trap \"\" TERM; sleep " \
+        "28.5; :': its first check was still running\n" in init.stderr()
+
+
+# -- an exec: check's output -------------------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_an_exec_checks_output_never_reaches_initapps_output(start, pid1):
+    # Not raw on stdout or stderr (where it would land inside the relayed lines):
+    # its last line is told in initapp's own message when the stop comes.
+    init = start("--run", "a=sh -c 'echo A-LINE; exec sleep 30'",
+                 "--ready", "a=exec:sh -c 'echo CHECK-OUT; echo CHECK-ERR >&2; exit 1'",
+                 "--run", "b=sleep 30", pid1=pid1)
+    wait_for(lambda: "A-LINE" in init.stdout(), what="a's line")
+    time.sleep(0.5)
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+    assert init.stdout() == "a | A-LINE\n"
+    assert "CHECK" not in init.stderr().replace(
+        "[initapp] warning: a was not ready when the stop began: --ready exec:sh -c 'echo "
+        "CHECK-OUT; echo CHECK-ERR >&2; exit 1': exit code 1, last line of output: "
+        "'CHECK-ERR'\n", "", 1), init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_an_exec_check_that_writes_a_lot_to_a_stalled_stdout_still_passes(start, tmp_path, pid1):
+    # initapp's stdout is a pipe nobody reads: the check's 1 MB goes to initapp,
+    # not there, so it never blocks in its write and passes at once.
+    out_read, out_write = os.pipe()
+    try:
+        init = start("--run", "a=sleep 30",
+                     "--ready", "a=exec:sh -c 'head -c 1000000 /dev/zero; exit 0'",
+                     "--run", "b=sh -c 'touch b.started; exec sleep 30'",
+                     stdout=out_write, pid1=pid1)
+        os.close(out_write)
+        wait_file(tmp_path / "b.started")
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 143
+    finally:
+        os.close(out_read)
+
+
+COUNTING_CHECK = """#!/bin/sh
+n=$(($(cat runs 2>/dev/null || echo 0) + 1))
+echo $n > runs
+echo "run $n"
+[ $n -ge 5 ] && exit 0
+[ $n -ge 3 ] && { echo 'almost there'; exit 2; }
+echo 'not yet' >&2
+exit 1
+"""
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_at_v_each_new_failure_of_an_exec_check_is_told_with_its_output(start, tmp_path, pid1):
+    # -v: a failure is told when it differs from the one before (at -vv every one),
+    # with the last line the check wrote.
+    (tmp_path / "check.sh").write_text(COUNTING_CHECK)
+    init = start("-v", "--run", "a=sleep 30", "--ready", "a=exec:sh check.sh",
+                 "--run", "b=sh -c 'touch b.started; exec sleep 30'", pid1=pid1)
+    wait_file(tmp_path / "b.started")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+    told = [line for line in init.stderr().splitlines() if "not ready yet" in line]
+    assert told == [
+        "[initapp] info: a is not ready yet: --ready exec:sh check.sh: exit code 1, last line "
+        "of output: 'not yet'; checking again",
+        "[initapp] info: a is not ready yet: --ready exec:sh check.sh: exit code 2, last line "
+        "of output: 'almost there'; checking again"]
+    assert "a (pid " in init.stderr() and ") is ready: exec: exited with 0" in init.stderr()
+
+
+def read_terminal(master):
+    """What a terminal shows, once its last writer is gone."""
+    data = b""
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:     # EIO: nobody has it open any more
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_check_that_cannot_start_is_told_only_in_initapps_own_messages(start, pid1):
+    # initapp's stderr is a terminal: initapp writes its messages through its own
+    # descriptor of it (log.py). The check's "command not found", written before
+    # its exec, still goes to the check's pipe: never raw on the terminal.
+    master, slave = os.openpty()
+    try:
+        init = start("-v", "--run", "a=sleep 30", "--ready", "a=exec:no-such-check-xyz",
+                     "--run", "b=sleep 30", stderr=slave, pid1=pid1)
+        os.close(slave)
+        slave = None
+        time.sleep(0.6)
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 143
+        told = [line for line in read_terminal(master).splitlines() if "no-such-check-xyz" in line]
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    assert told and all(line.startswith(("[initapp] info: a is not ready yet: ",
+                                         "[initapp] warning: a was not ready when the stop"))
+                        for line in told), told
+    assert told[-1].endswith("exit code 127, last line of output: '[initapp] error: "
+                             "no-such-check-xyz: command not found'"), told
+
+
+# -- an exec: check runs as its process -------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_an_exec_check_runs_as_its_process_with_its_environment_and_directory(start, pid1):
+    # --user, --workdir and --env apply to the check as to the process it checks
+    # (a HEALTHCHECK runs as the container's user, in its environment); only
+    # INITAPP_PROCESS_NAME is left out (it names the processes themselves), even
+    # one initapp inherited (initapp run as a process of another).
+    import shutil
+    import tempfile
+
+    work = tempfile.mkdtemp(prefix="initapp-check-")    # reachable by user 4242
+    os.chmod(work, 0o777)
+    view = "id -u > {w}/%s.id; env | sort > {w}/%s.env; pwd > {w}/%s.pwd".format(w=work)
+    try:
+        init = start("--user", "4242", "--workdir", work, "--env", "FOO=bar",
+                     "--run", "a=sh -c '%s; exec sleep 30'" % (view % ("a", "a", "a")),
+                     "--ready", "a=exec:sh -c '%s'" % (view % ("check", "check", "check")),
+                     "--run", "b=sh -c 'touch %s/b.started; exec sleep 30'" % work, pid1=pid1,
+                     env=dict(CLEAN_ENV, INITAPP_PROCESS_NAME="outer"))
+        wait_file(Path(work) / "b.started")
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 143
+        seen = {}
+        for who in ("a", "check"):
+            env = (Path(work) / ("%s.env" % who)).read_text().splitlines()
+            seen[who] = ((Path(work) / ("%s.id" % who)).read_text(),
+                         (Path(work) / ("%s.pwd" % who)).read_text(),
+                         [line for line in env if not line.startswith("INITAPP_PROCESS_NAME=")])
+            named = [line for line in env if line.startswith("INITAPP_PROCESS_NAME=")]
+            assert named == (["INITAPP_PROCESS_NAME=a"] if who == "a" else [])
+        assert seen["check"] == seen["a"]
+        assert seen["a"][:2] == ("4242\n", work + "\n") and "FOO=bar" in seen["a"][2]
+    finally:
+        shutil.rmtree(work)
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_an_exec_check_reads_nothing_of_initapps_stdin(start, tmp_path, pid1):
+    # Its stdin is empty: a check does not take the input meant for the processes
+    # (here endless: /dev/zero).
+    init = start("--run", "a=sleep 30",
+                 "--ready", "a=exec:sh -c '[ \"$(head -c 1 | wc -c)\" -eq 0 ]'",
+                 "--run", "b=sh -c 'touch b.started; exec sleep 30'", setup="exec </dev/zero",
+                 pid1=pid1)
+    wait_file(tmp_path / "b.started")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
 
 
 # Last in the module: the runs it checks start with the module (the fixture below),
