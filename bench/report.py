@@ -406,7 +406,23 @@ def machine_lines(results):
                  "bench's own); the hypervisor took %.2f (%.2f–%.2f)." % (
                      spread([m["other_cpus"] for m in rounds])
                      + spread([m["steal_cpus"] for m in rounds])))
-    return [line + ("" if rounds else ".")]
+    lines = [line + ("" if rounds else ".")]
+    tallies = [r["disturbed"] for r in results["rounds"] if "disturbed" in r]
+    if tallies:
+        planned = sum(t["repetitions"] for t in tallies)
+        rerun = sum(t["rerun"] for t in tallies)
+        kept = sum(t["disturbed_kept"] for t in tallies)
+        settings = results["settings"]
+        lines.append(
+            "Starts disturbed by other work (a task waited over %g ms for a CPU during one, "
+            "by the kernel's CPU pressure) ran again once the machine was quiet: %d re-runs "
+            "for %d repetitions kept (%.0f%%); %d kept disturbed once the spare re-runs "
+            "(%g of the repetitions planned) were spent." % (
+                settings["disturbed_ms"], rerun, planned, 100.0 * rerun / max(planned, 1),
+                kept, settings["spare"])
+            if all(t["pressure"] for t in tallies) else
+            "The kernel gives no CPU pressure (PSI): no start was run again for other work.")
+    return lines
 
 
 def resolution_lines(results):

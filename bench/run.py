@@ -457,14 +457,16 @@ def one_round(index, setup):
 
     machine = Machine()
     say("start-to-exit, %d runs of each init and floor" % STARTS)
-    times = starts.measure(setup.start_groups, STARTS, ENV, WARMUP, index)
+    times, peers_tally = starts.measure(setup.start_groups, STARTS, ENV, WARMUP, index)
     figures = {"start": start_figures(times["initapp"], report.AGAIN)}
     others = starts.summary(times["others"], [])
     for kind in ("ms", "cpu_ms"):
         figures["start"][kind].update(others[kind])
     say("start-to-exit per version and mode, %d runs of each" % VERSION_STARTS)
-    times = starts.measure(setup.version_groups, VERSION_STARTS, ENV, WARMUP, index)
+    times, versions_tally = starts.measure(setup.version_groups, VERSION_STARTS, ENV, WARMUP,
+                                           index)
     versions = {key: start_figures(times[key], report.AGAIN) for key in times}
+    figures["disturbed"] = starts.added([peers_tally, versions_tally])
     say("idle memory and wakeups, %gs" % IDLE_SECONDS)
     runs = {name: run.plus("sleep", "60") for name, run in setup.inits.items()}
     runs["empty zipapp"] = setup.idle_floor
@@ -531,6 +533,7 @@ def main():
         "source_version": SOURCE_VERSION, "modes": list(MODES),
         "settings": {"rounds": ROUNDS, "starts": STARTS, "version_starts": VERSION_STARTS,
                      "warmup": WARMUP, "glibc_signals": GLIBC_SIGNALS,
+                     "disturbed_ms": starts.DISTURBED_MS, "spare": starts.SPARE,
                      "signals": SIGNALS, "orphans": ORPHANS, "idle_seconds": IDLE_SECONDS,
                      "stop_runs": STOP_RUNS, "multi_starts": multi.STARTS,
                      "multi_signals": multi.SIGNALS, "relay_mb": multi.RELAY_MB},

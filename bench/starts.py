@@ -14,7 +14,14 @@ among many, where a ratio of two medians moves with whichever side it hit more.
 Every start is timed twice: wall time from the spawn to wait4's return, and the
 CPU time (user + system) wait4 reports for the whole tree the command waited for
 (unshare, the init, what the init reaped), which time spent waiting for a CPU
-taken by other work does not inflate."""
+taken by other work does not inflate.
+
+Other work on the machine shows in the kernel's CPU pressure (PSI): the time some
+task waited for a CPU. A repetition during which that grew by more than
+DISTURBED_MS in one start is run again once the machine is quiet, up to SPARE
+re-runs per repetition planned; the threshold is above what a start of initapp
+causes by itself on a quiet machine (up to about 7 ms: after the fork, the init
+and its child want both CPUs), so the re-runs do not pick initapp's faster starts."""
 
 import os
 import statistics
@@ -38,8 +45,26 @@ def rotated(items, index):
     return items[shift:] + items[:shift]
 
 
+PRESSURE = "/proc/pressure/cpu"
+DISTURBED_MS = 10.0  # waited for a CPU during one start: the repetition runs again
+QUIET_MS = 5.0       # waited in a 50 ms window: the machine is quiet again
+SPARE = 0.5          # re-runs a measure may spend, per repetition planned
+
+
+def stalled_ms():
+    """The milliseconds some task has waited for a CPU since boot (PSI's "some"
+    total); None where the kernel has no PSI."""
+    try:
+        with open(PRESSURE) as f:
+            return int(f.readline().split("total=")[1]) / 1000.0
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def timed(argv, env):
-    """(wall seconds, CPU seconds of the tree) of one start-to-exit of argv."""
+    """(wall seconds, CPU seconds of the tree, ms some task waited for a CPU or
+    None) of one start-to-exit of argv."""
+    stalled = stalled_ms()
     began = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -47,26 +72,66 @@ def timed(argv, env):
     process.returncode = status  # reaped here: Popen must not wait for it again
     if status != 0:
         raise RuntimeError("%s ended with status %d" % (" ".join(argv), status))
-    return wall, usage.ru_utime + usage.ru_stime
+    waited = None if stalled is None else stalled_ms() - stalled
+    return wall, usage.ru_utime + usage.ru_stime, waited
+
+
+def quiet(limit=1.0):
+    """Until a 50 ms window passes in which tasks waited less than QUIET_MS for a
+    CPU, for at most limit seconds."""
+    deadline = time.monotonic() + limit
+    before = stalled_ms()
+    while before is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after = stalled_ms()
+        if after - before < QUIET_MS:
+            return
+        before = after
 
 
 def measure(groups, repetitions, env, warmup=1, index=0):
-    """{group: {name: {"wall": [s...], "cpu": [s...]}}}: repetitions + warmup times
-    through every group, the first warmup ones dropped (the first starts after the
-    round's other measures find colder caches). The lists of one group are aligned:
-    item i of each comes from the same repetition. index rotates the groups' order
-    from round to round."""
+    """({group: {name: {"wall": [s...], "cpu": [s...]}}}, tally): repetitions +
+    warmup times through every group, the first warmup ones dropped (the first
+    starts after the round's other measures find colder caches). The lists of one
+    group are aligned: item i of each comes from the same repetition. index rotates
+    the groups' order from round to round. tally counts the repetitions kept, those
+    run again because other work disturbed them, and those kept disturbed once the
+    spare re-runs were spent."""
     times = {group: {name: {"wall": [], "cpu": []} for name in commands}
              for group, commands in groups.items()}
+    tally = {"repetitions": 0, "rerun": 0, "disturbed_kept": 0,
+             "pressure": stalled_ms() is not None}
+    spare = int(SPARE * repetitions * len(groups))
     for repetition in range(warmup + repetitions):
         for group in rotated(groups, index + repetition):
-            # Counted without the warm-up: whole cycles of orders are kept.
-            for name in orders(groups[group], repetition - warmup):
-                wall, cpu = timed(groups[group][name], env)
-                if repetition >= warmup:
+            while True:
+                # Counted without the warm-up: whole cycles of orders are kept.
+                got = [(name, timed(groups[group][name], env))
+                       for name in orders(groups[group], repetition - warmup)]
+                disturbed = any(waited is not None and waited > DISTURBED_MS
+                                for _, (_, _, waited) in got)
+                if not disturbed or spare <= 0 or repetition < warmup:
+                    break
+                spare -= 1
+                tally["rerun"] += 1
+                quiet()
+            if repetition >= warmup:
+                tally["repetitions"] += 1
+                tally["disturbed_kept"] += disturbed
+                for name, (wall, cpu, _) in got:
                     times[group][name]["wall"].append(wall)
                     times[group][name]["cpu"].append(cpu)
-    return times
+    return times, tally
+
+
+def added(tallies):
+    """One tally of several measure() calls."""
+    total = {"repetitions": 0, "rerun": 0, "disturbed_kept": 0, "pressure": True}
+    for tally in tallies:
+        for key in ("repetitions", "rerun", "disturbed_kept"):
+            total[key] += tally[key]
+        total["pressure"] = total["pressure"] and tally["pressure"]
+    return total
 
 
 def summary(times, pairs):

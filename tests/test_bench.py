@@ -40,6 +40,7 @@ def one_round(start, aa, version_start):
                                 "idle": idle, "floor_idle": floor_idle}) for key in KEYS),
         "machine": {"loadavg": [0.5, 0.5, 0.5], "seconds": 60.0, "other_cpus": 0.1,
                     "steal_cpus": 0.0},
+        "disturbed": {"repetitions": 100, "rerun": 7, "disturbed_kept": 1, "pressure": True},
         "multi": {"relay": {"path": "init.pyz --run", "relay_mb_s": 200.0, "cat_mb_s": 1000.0,
                             "relay_cpu_ms_per_mb": 3.0, "cat_cpu_ms_per_mb": 0.5},
                   "start": {"three_ms": 40.0, "one_ms": 30.0, "three_cpu_ms": 40.0,
@@ -61,7 +62,7 @@ def results(start=1.10, aa=(0.98, 1.0, 1.02), version_start=1.10, rounds=5, arch
         "source_version": "3.12", "modes": ["PID 1", "subreaper"],
         "settings": {"rounds": rounds, "starts": 48, "version_starts": 24, "warmup": 1,
                      "glibc_signals": "default", "signals": 1000, "orphans": 10000,
-                     "idle_seconds": 10.0, "stop_runs": 2},
+                     "idle_seconds": 10.0, "stop_runs": 2, "disturbed_ms": 10.0, "spare": 0.5},
         "seconds": 400.0,
         "rounds": [one_round(start, aa[index % len(aa)], version_start)
                    for index in range(rounds)],
@@ -95,12 +96,37 @@ def test_a_ratio_is_taken_within_each_repetition_then_the_median():
 
 def test_measure_drops_the_warm_up_and_keeps_the_groups_aligned():
     groups = {"one": {"a": ["true"], "b": ["true"]}, "two": {"c": ["true"]}}
-    times = starts.measure(groups, 4, {"PATH": "/usr/bin:/bin"}, warmup=1)
+    times, tally = starts.measure(groups, 4, {"PATH": "/usr/bin:/bin"}, warmup=1)
     assert sorted(times) == ["one", "two"]
+    assert tally["repetitions"] == 8
     for group in times.values():
         for runs in group.values():
             assert len(runs["wall"]) == len(runs["cpu"]) == 4
             assert all(wall > 0 and cpu >= 0 for wall, cpu in zip(runs["wall"], runs["cpu"]))
+
+
+def test_a_disturbed_repetition_runs_again_until_the_spare_is_spent(monkeypatch):
+    waits = iter([20.0, 0.0,   # the warm-up: disturbed, kept all the same
+                  20.0, 0.0,   # disturbed: run again
+                  0.0, 0.0,    # the re-run, kept
+                  30.0, 0.0,   # disturbed, and the one spare re-run is spent: kept
+                  0.0, 0.0,
+                  0.0, 0.0])
+    calls = []
+
+    def timed(argv, env):
+        calls.append(argv[0])
+        waited = next(waits)
+        return 1.0 + waited, 1.0, waited
+
+    monkeypatch.setattr(starts, "timed", timed)
+    monkeypatch.setattr(starts, "quiet", lambda: None)
+    monkeypatch.setattr(starts, "SPARE", 0.25)  # 1 of 4 repetitions
+    times, tally = starts.measure({"g": {"a": ["a"], "b": ["b"]}}, 4, {}, warmup=1)
+    assert len(calls) == 2 * 6
+    assert tally == {"repetitions": 4, "rerun": 1, "disturbed_kept": 1, "pressure": tally[
+        "pressure"]}
+    assert sorted(times["g"]["a"]["wall"] + times["g"]["b"]["wall"]) == [1.0] * 7 + [31.0]
 
 
 def test_a_command_that_fails_stops_the_bench():
@@ -136,6 +162,7 @@ def test_without_a_previous_run_a_met_target_is_met_this_run_only():
     now = results(start=1.12)
     assert report.verdicts(now)["peers' table: start"] == report.THIS_RUN
     assert "No previous full run" in report.markdown(now)
+    assert "35 re-runs for 500 repetitions kept (7%)" in report.markdown(now)
 
 
 def test_a_median_above_the_target_is_missed_whatever_the_previous_run():
