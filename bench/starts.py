@@ -89,19 +89,20 @@ def quiet(limit=1.0):
         before = after
 
 
-def measure(groups, repetitions, env, warmup=1, index=0):
+def measure(groups, repetitions, env, warmup=1, index=0, rerun=True):
     """({group: {name: {"wall": [s...], "cpu": [s...]}}}, tally): repetitions +
     warmup times through every group, the first warmup ones dropped (the first
     starts after the round's other measures find colder caches). The lists of one
     group are aligned: item i of each comes from the same repetition. index rotates
     the groups' order from round to round. tally counts the repetitions kept, those
     run again because other work disturbed them, and those kept disturbed once the
-    spare re-runs were spent."""
+    spare re-runs were spent (rerun False: none is run again, for commands that make
+    their CPUs wait by themselves)."""
     times = {group: {name: {"wall": [], "cpu": []} for name in commands}
              for group, commands in groups.items()}
     tally = {"repetitions": 0, "rerun": 0, "disturbed_kept": 0,
              "pressure": stalled_ms() is not None}
-    spare = int(SPARE * repetitions * len(groups))
+    spare = int(SPARE * repetitions * len(groups)) if rerun else 0
     for repetition in range(warmup + repetitions):
         for group in rotated(groups, index + repetition):
             while True:

@@ -129,6 +129,13 @@ def test_a_disturbed_repetition_runs_again_until_the_spare_is_spent(monkeypatch)
     assert sorted(times["g"]["a"]["wall"] + times["g"]["b"]["wall"]) == [1.0] * 7 + [31.0]
 
 
+def test_without_re_runs_a_disturbed_repetition_is_kept_and_counted(monkeypatch):
+    monkeypatch.setattr(starts, "timed", lambda argv, env: (1.0, 1.0, 20.0))
+    times, tally = starts.measure({"g": {"a": ["a"]}}, 3, {}, warmup=1, rerun=False)
+    assert tally["rerun"] == 0 and tally["disturbed_kept"] == 3
+    assert times["g"]["a"]["wall"] == [1.0] * 3
+
+
 def test_a_command_that_fails_stops_the_bench():
     with pytest.raises(RuntimeError, match="false"):
         starts.measure({"one": {"a": ["false"]}}, 1, {"PATH": "/usr/bin:/bin"}, warmup=0)
