@@ -208,6 +208,17 @@ def close_calls(results):
     return found
 
 
+def shifts(results):
+    """{name: |median now - median in the comparable previous run|} of every judged
+    start ratio; empty without such a run."""
+    previous, _ = comparable(results)
+    if not previous:
+        return {}
+    before = {name: figure for name, figure, _, check in targets(previous) if check}
+    return {name: abs(figure[0] - before[name][0])
+            for name, figure, _, check in targets(results) if check and name in before}
+
+
 def row_label(results, row):
     """"3.11.2", or "3.12.1 without its set (source)" for the source row."""
     version, _, source = row.partition(" ")
@@ -436,6 +447,12 @@ def resolution_lines(results):
              "the rounds strays less, but a run on a busier machine can shift every ratio "
              "together, which an A/A does not show: hence two runs." % ("; ".join(parts),
                                                                          widest)]
+    moved = shifts(results)
+    if moved:
+        lines.append("From the previous full run of the same archive, the start ratios' medians "
+                     "moved by %.3f on average, %.3f at most (%s): a change between two runs "
+                     "smaller than that is not told apart from noise." % (statistics.mean(moved.values()), max(moved.values()),
+                                   max(moved, key=moved.get)))
     close = close_calls(results)
     if close:
         lines.append("Close calls (the median within the A/A's resolution of its target): %s."

@@ -153,6 +153,16 @@ def test_a_target_met_in_two_full_runs_of_the_same_archive_held():
     assert "the same archive" in text
 
 
+def test_the_medians_moved_from_the_previous_run_are_reported():
+    now = results(start=1.12, version_start=1.10, previous=results(start=1.10,
+                                                                    version_start=1.11))
+    moved = report.shifts(now)
+    assert moved["peers' table: start"] == pytest.approx(0.02)
+    assert moved["3.11.2 subreaper: start"] == pytest.approx(0.01)
+    assert "moved by 0.013 on average, 0.020 at most (peers' table: start)" in report.markdown(now)
+    assert report.shifts(results(previous=results(archive="b" * 64))) == {}
+
+
 def test_a_target_missed_in_the_previous_run_is_met_this_run_only():
     now = results(start=1.12, previous=results(start=1.18))
     assert report.verdicts(now)["peers' table: start"] == report.THIS_RUN
