@@ -65,7 +65,9 @@ mutants-security: venv
 	$(VENV)/bin/python tests/mutants/run.py --group security
 
 # initapp against tini, dumb-init and catatonit (installed from Debian if missing),
-# and on every CPython the build covers; 5 rounds, about 6 minutes on 2 cores.
+# and on every CPython the build covers; 5 rounds, 7-9 minutes on 2 cores. A target
+# holds when two full runs of the same archive meet it: run it twice, the machine
+# otherwise idle (docs/performance.md says how it measures).
 bench: venv
 	$(VENV)/bin/python bench/run.py
 

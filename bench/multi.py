@@ -1,7 +1,8 @@
 """make bench's multi-process case: initapp running three processes (--run), as PID 1.
 
 - start: start-to-exit of `init.pyz --run a=true --run b=true --run c=true`
-  against `init.pyz -- true` (one process: what the start of the mode costs).
+  against `init.pyz -- true` (one process: what the start of the mode costs),
+  back to back (bench/starts.py), the ratio taken pair by pair.
 - forwarding: SIGUSR1 to the init, to process a's sigwaitinfo, with b and c
   running beside it; p50 and p99.
 - relay: one process writes RELAY_MB MB of 100-byte lines to its stdout in writes
@@ -21,7 +22,6 @@ import json
 import os
 import resource
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,12 +29,14 @@ import threading
 import time
 from pathlib import Path
 
+import starts as timing
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PYTHON = "/usr/bin/python3"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
-STARTS = int(os.environ.get("BENCH_MULTI_STARTS", "20"))      # per round and command
+STARTS = int(os.environ.get("BENCH_MULTI_STARTS", "24"))      # per round and command
 SIGNALS = int(os.environ.get("BENCH_MULTI_SIGNALS", "300"))   # per round
 RELAY_MB = int(os.environ.get("BENCH_RELAY_MB", "100"))       # per round and path
 LINE = 100
@@ -86,6 +88,14 @@ for _ in range(%d):
     os.write(out, time.monotonic_ns().to_bytes(8, "little"))
 """
 
+# b and c beside the receiver: initapp forwards SIGUSR1 to every process, and a
+# `sleep` it killed would be an ending process that stops them all.
+BESIDE = """
+import signal, time
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+time.sleep(60)
+"""
+
 
 def has_run_option(init_pyz):
     done = subprocess.run([str(init_pyz), "--run", "a=true", "--run", "b=true"], env=ENV,
@@ -99,30 +109,34 @@ def three(init_pyz, a, b="sleep 60", c="sleep 60", pid1=True):
 
 
 def starts(init_pyz, repeats):
-    """Median start-to-exit in ms: three processes, and one."""
-    runs = {"three": three(init_pyz, "true", "true", "true"),
-            "one": UNSHARE + [str(init_pyz), "--", "true"]}
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, argv in runs.items():
-            began = time.perf_counter()
-            subprocess.run(argv, env=ENV, check=True, stdout=subprocess.DEVNULL)
-            times[name].append(time.perf_counter() - began)
-    return {name + "_ms": statistics.median(values) * 1000 for name, values in times.items()}
+    """Median start-to-exit in ms (wall and CPU) of three processes and of one, and
+    the median of three / one taken pair by pair."""
+    group = {"three": three(init_pyz, "true", "true", "true"),
+             "one": UNSHARE + [str(init_pyz), "--", "true"]}
+    # Three processes starting at once on two CPUs wait for them by themselves:
+    # CPU pressure says nothing about other work here, so nothing is run again.
+    times, tally = timing.measure({"three": group}, repeats, ENV, rerun=False)
+    figures = timing.summary(times["three"], [("three/one", "three", "one")])
+    return {"three_ms": figures["ms"]["three"], "one_ms": figures["ms"]["one"],
+            "three_cpu_ms": figures["cpu_ms"]["three"], "one_cpu_ms": figures["cpu_ms"]["one"],
+            "ratio": figures["ratio"]["three/one"], "disturbed": tally}
 
 
 def forwarding(init_pyz, work):
     """kill(init, SIGUSR1) to process a's sigwaitinfo, b and c beside it: p50, p99 in ms."""
     fifo = work / "signals.fifo"
     os.mkfifo(str(fifo))
-    receiver = work / "receiver.py"
+    receiver, beside = work / "receiver.py", work / "beside.py"
     receiver.write_text(RECEIVER % SIGNALS)
-    outer = subprocess.Popen(three(init_pyz, "%s %s %s" % (PYTHON, receiver, fifo)), env=ENV,
-                             stdout=subprocess.DEVNULL)
+    beside.write_text(BESIDE)
+    idle = "%s %s" % (PYTHON, beside)
+    outer = subprocess.Popen(three(init_pyz, "%s %s %s" % (PYTHON, receiver, fifo), idle, idle),
+                             env=ENV, stdout=subprocess.DEVNULL)
     try:
         reading = os.open(str(fifo), os.O_RDONLY)
         assert os.read(reading, 8) == b"ready---"
         pid = _init_pid(outer.pid)
+        _wait_ignoring(pid, 2)
         latencies = []
         for _ in range(SIGNALS):
             sent = time.monotonic_ns()
@@ -142,16 +156,39 @@ def forwarding(init_pyz, work):
             "p99_ms": latencies[int(len(latencies) * 0.99)]}
 
 
+def _wait_ignoring(pid, count):
+    """Until count of pid's children ignore SIGUSR1 (b and c are ready)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ready = 0
+        for kid in children(pid):
+            try:
+                with open("/proc/%d/status" % kid) as f:
+                    ignored = [line.split()[1] for line in f if line.startswith("SigIgn:")]
+            except OSError:
+                continue
+            ready += bool(ignored and int(ignored[0], 16) & (1 << (signal.SIGUSR1 - 1)))
+        if ready >= count:
+            return
+        time.sleep(0.01)
+    raise RuntimeError("the processes beside a did not start")
+
+
+def children(pid):
+    """pid's children, from /proc (none once it is gone)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(kid) for kid in f.read().split()]
+    except OSError:
+        return []
+
+
 def _init_pid(unshare_pid):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/task/%d/children" % (unshare_pid, unshare_pid)) as f:
-                kids = f.read().split()
-        except OSError:
-            kids = []
+        kids = children(unshare_pid)
         if kids:
-            return int(kids[0])
+            return kids[0]
         time.sleep(0.01)
     raise RuntimeError("no init inside the namespace")
 

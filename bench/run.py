@@ -3,15 +3,25 @@ CPython the build covers, as PID 1 and as a subreaper, each against its floor; a
 initapp running three processes (bench/multi.py).
 
 Every measure is repeated in ROUNDS rounds. Within a round the commands are
-interleaved (for start-to-exit, run after run), in an order that rotates from round
-to round, so that a noisy moment hurts them all alike. Each round gives one ratio
-per measure (initapp / its floor); bench/report.py reports the median of the
-rounds' ratios with their min-max, and calls a target met only when the median
-meets it. Results: bench/results.json (every round), bench/results.md and
+interleaved, in an order that rotates from round to round, so that a noisy moment
+hurts them all alike. Start-to-exit is timed in groups (bench/starts.py): initapp,
+its floor, and for Debian's Python the floor again, back to back, many times; the
+round's ratio is the median of the ratios taken within each repetition, of wall
+time and of the tree's CPU time. The floor against itself (A/A) is what the bench
+can resolve. Each round also records what else the machine did (load average,
+the CPU time other work took).
+
+bench/report.py reports the median of the rounds' ratios with their min-max; a
+target is "met" when the median meets it, and "held in 2 runs" only when the
+previous full run of the same archive met it too (results.json keeps that run as
+"previous"). Results: bench/results.json (every round), bench/results.md and
 bench/results.svg. Figures are reported, never asserted."""
 
+import datetime
+import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -24,6 +34,9 @@ from pathlib import Path
 
 import multi
 import report
+import starts
+from multi import children
+from starts import rotated
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -33,8 +46,11 @@ UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
 PEERS = {"tini": ["tini", "-g", "--"], "dumb-init": ["dumb-init"],
          "catatonit": ["catatonit", "-g", "--"]}
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-STARTS = int(os.environ.get("BENCH_STARTS", "40"))                  # per round and command
-VERSION_STARTS = int(os.environ.get("BENCH_VERSION_STARTS", "20"))  # per round and command
+# Per round and command, after one warm-up; multiples of 12 keep every order of
+# the groups of 2 and 3 (starts.orders) equally often.
+STARTS = int(os.environ.get("BENCH_STARTS", "48"))
+VERSION_STARTS = int(os.environ.get("BENCH_VERSION_STARTS", "24"))
+WARMUP = 1
 SIGNALS = int(os.environ.get("BENCH_SIGNALS", "1000"))              # per round and init
 ORPHANS = int(os.environ.get("BENCH_ORPHANS", "10000"))             # per round and init
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "10"))
@@ -142,48 +158,99 @@ class Setup:
         self.inits = {"initapp": Run([str(built["init"]), "-g", "--"])}
         self.init_pyz = built["init"]
         self.inits.update((name, Run(argv)) for name, argv in PEERS.items())
-        self.floors = {"empty zipapp": Run([str(built["empty"])]),
-                       "python3 -I -S -c pass": Run([PYTHON, "-I", "-S", "-c", "pass"])}
         self.idle_floor = Run([str(built["empty-idle"])])
+        empty = Run([str(built["empty"])])
+        # The peers' table's start: initapp, its floor and the floor again (A/A)
+        # back to back; the other inits and the bare interpreter beside them.
+        self.start_groups = {
+            "initapp": {"initapp": self.inits["initapp"].plus("true").argv,
+                        "empty zipapp": empty.argv, report.AGAIN: empty.argv},
+            "others": dict([(name, self.inits[name].plus("true").argv) for name in PEERS]
+                           + [("python3 -I -S -c pass", [PYTHON, "-I", "-S", "-c", "pass"])])}
         archives = [(version, python, built["init"]) for version, (python, _) in covered.items()]
         if SOURCE_VERSION in covered:
             archives.append((SOURCE_VERSION + " source", covered[SOURCE_VERSION][0],
                              built["debian-only"]))
-        self.rows = {}
+        self.rows, self.version_groups, self.checked = {}, {}, None
         for row, python, archive in archives:
             for mode in MODES:
+                key = row + "|" + mode
                 init = Run([python, "-IS", str(archive), "--"], mode == "PID 1")
-                self.rows[row + "|" + mode] = {
-                    "start": (init.plus("true"), Run([python, "-IS", str(built["empty"])], init.pid1)),
-                    "idle": (init.plus("sleep", "60"),
-                             Run([python, "-IS", str(built["empty-idle"])], init.pid1))}
+                floor = Run([python, "-IS", str(built["empty"])], init.pid1)
+                self.rows[key] = {"idle": (init.plus("sleep", "60"),
+                                           Run([python, "-IS", str(built["empty-idle"])],
+                                               init.pid1))}
+                self.version_groups[key] = {"init": init.plus("true").argv, "floor": floor.argv}
+                if python == PYTHON and archive == built["init"]:
+                    # Debian's Python checks the bench itself in each mode (A/A).
+                    self.version_groups[key][report.AGAIN] = floor.argv
+                    self.checked = row
 
     def row_runs(self, kind):
-        """{"ROW|MODE|init": run, "ROW|MODE|floor": run} for kind "start" or "idle"."""
+        """{"ROW|MODE|init": run, "ROW|MODE|floor": run} for kind "idle"."""
         runs = {}
         for key, row in self.rows.items():
             runs[key + "|init"], runs[key + "|floor"] = row[kind]
         return runs
 
 
-def rotated(items, index):
-    items = list(items)
-    shift = index % len(items)
-    return items[shift:] + items[:shift]
+# -- the machine ----------------------------------------------------------------------
+
+def cpu_seconds():
+    """(busy, steal) CPU seconds of all CPUs since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def own_seconds():
+    """The CPU time of this process and of every process it has waited for (all the
+    measured ones, their trees included)."""
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                    resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(v) for v in f.read().split()[:3]]
+
+
+class Machine:
+    """What else the machine did over a stretch of the bench: the CPUs' busy time
+    (/proc/stat) less the bench's own, as a number of CPUs kept busy on average; the
+    hypervisor's steal the same way; the load average when the stretch began."""
+
+    def __init__(self):
+        self.loadavg = loadavg()
+        self.began = time.monotonic()
+        self.busy, self.steal = cpu_seconds()
+        self.own = own_seconds()
+
+    def since(self):
+        seconds = time.monotonic() - self.began
+        busy, steal = cpu_seconds()
+        return {"loadavg": self.loadavg, "seconds": seconds,
+                "other_cpus": max(0.0, busy - self.busy - (own_seconds() - self.own)) / seconds,
+                "steal_cpus": (steal - self.steal) / seconds}
+
+
+def before_run():
+    """The machine just before the first round, over 2 s; a warning when other work
+    keeps a CPU's worth of it busy (the figures still come, with that said)."""
+    machine = Machine()
+    time.sleep(2.0)
+    found = machine.since()
+    found["cpus"] = os.cpu_count()
+    log("bench: %d CPUs, load average %s, other work %.2f CPUs busy over 2 s"
+        % (found["cpus"], " ".join("%.2f" % v for v in found["loadavg"]), found["other_cpus"]))
+    if found["other_cpus"] >= 1.0 or found["loadavg"][0] >= found["cpus"]:
+        log("bench: the machine is busy; the figures will be noisier (the report says how much)")
+    return found
 
 
 # -- measurements ---------------------------------------------------------------------
-
-def start_to_exit(runs, repeats, index):
-    """Median wall time in ms of each run, interleaved run after run."""
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in rotated(runs.items(), index):
-            began = time.perf_counter()
-            subprocess.run(run.argv, env=ENV, check=True, stdout=subprocess.DEVNULL)
-            times[name].append(time.perf_counter() - began)
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
-
 
 def measured_pid(outer, run):
     """The init's pid: the child of unshare for PID 1, the process itself otherwise."""
@@ -196,14 +263,6 @@ def measured_pid(outer, run):
             return kids[0]
         time.sleep(0.01)
     raise RuntimeError("no process inside the namespace: %s" % run.argv)
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(kid) for kid in f.read().split()]
-    except OSError:
-        return []
 
 
 def status(pid):
@@ -384,17 +443,30 @@ def imports(built, repeats=15):
     return results
 
 
+def start_figures(times, again):
+    """starts.summary of a group of init, floor (and the floor again when checked)."""
+    init, floor = list(times)[:2]
+    pairs = [("init", init, floor)] + ([("A/A", again, floor)] if again in times else [])
+    return starts.summary(times, pairs)
+
+
 def one_round(index, setup):
     """Every measure once, the commands interleaved; this round's raw figures."""
     def say(what):
         log("round %d/%d: %s ..." % (index + 1, ROUNDS, what))
 
+    machine = Machine()
     say("start-to-exit, %d runs of each init and floor" % STARTS)
-    runs = {name: run.plus("true") for name, run in setup.inits.items()}
-    runs.update(setup.floors)
-    figures = {"start_ms": start_to_exit(runs, STARTS, index)}
+    times, peers_tally = starts.measure(setup.start_groups, STARTS, ENV, WARMUP, index)
+    figures = {"start": start_figures(times["initapp"], report.AGAIN)}
+    others = starts.summary(times["others"], [])
+    for kind in ("ms", "cpu_ms"):
+        figures["start"][kind].update(others[kind])
     say("start-to-exit per version and mode, %d runs of each" % VERSION_STARTS)
-    starts = start_to_exit(setup.row_runs("start"), VERSION_STARTS, index)
+    times, versions_tally = starts.measure(setup.version_groups, VERSION_STARTS, ENV, WARMUP,
+                                           index)
+    versions = {key: start_figures(times[key], report.AGAIN) for key in times}
+    figures["disturbed"] = starts.added([peers_tally, versions_tally])
     say("idle memory and wakeups, %gs" % IDLE_SECONDS)
     runs = {name: run.plus("sleep", "60") for name, run in setup.inits.items()}
     runs["empty zipapp"] = setup.idle_floor
@@ -407,11 +479,27 @@ def one_round(index, setup):
     say("several processes: start of 3, forwarding, the log relay (%d MB)" % multi.RELAY_MB)
     figures["multi"] = multi.one_round(setup.init_pyz)
     figures["idle"] = {name: idled[name] for name in list(setup.inits) + ["empty zipapp"]}
-    figures["versions"] = {key: {"start_ms": starts[key + "|init"],
-                                 "floor_start_ms": starts[key + "|floor"],
-                                 "idle": idled[key + "|init"], "floor_idle": idled[key + "|floor"]}
+    figures["versions"] = {key: dict(versions[key], idle=idled[key + "|init"],
+                                     floor_idle=idled[key + "|floor"])
                            for key in setup.rows}
+    figures["machine"] = machine.since()
+    say("done in %.0f s; other work kept %.2f CPUs busy" % (
+        figures["machine"]["seconds"], figures["machine"]["other_cpus"]))
     return figures
+
+
+def commit():
+    """The checkout's commit, "+changes" when its runtime differs from it; None
+    outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
+                                  "initapp", "tools", "build.sh"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if changed else "")
 
 
 def main():
@@ -424,19 +512,28 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="initapp-bench-"))
     try:
         built, covered = build(work)
+        archive = hashlib.sha256(built["init"].read_bytes()).hexdigest()
         setup = Setup(built, covered)
+        machine = before_run()
         rounds = [one_round(index, setup) for index in range(ROUNDS)]
         log("where the start goes: -X importtime ...")
         imported = imports(built)
+        machine["loadavg_after"] = loadavg()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results = {
         "python": subprocess.run([PYTHON, "--version"], capture_output=True,
                                  text=True).stdout.strip(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        # What was measured: the same source and Pythons give the same bytes.
+        "archive_sha256": archive, "commit": commit(),
+        "machine": machine,
         "versions": {version: full for version, (_, full) in covered.items()},
+        "checked_version": setup.checked,
         "source_version": SOURCE_VERSION, "modes": list(MODES),
         "settings": {"rounds": ROUNDS, "starts": STARTS, "version_starts": VERSION_STARTS,
-                     "glibc_signals": GLIBC_SIGNALS,
+                     "warmup": WARMUP, "glibc_signals": GLIBC_SIGNALS,
+                     "disturbed_ms": starts.DISTURBED_MS, "spare": starts.SPARE,
                      "signals": SIGNALS, "orphans": ORPHANS, "idle_seconds": IDLE_SECONDS,
                      "stop_runs": STOP_RUNS, "multi_starts": multi.STARTS,
                      "multi_signals": multi.SIGNALS, "relay_mb": multi.RELAY_MB},
@@ -444,11 +541,13 @@ def main():
         "rounds": rounds,
         "imports_us": imported,
     }
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = report.markdown(results)
-    (HERE / "results.md").write_text(table)
-    (HERE / "results.svg").write_text(report.svg(results))
-    print(table)
+    saved = HERE / "results.json"
+    results["previous"] = report.previous_run(json.loads(saved.read_text())
+                                              if saved.exists() else None)
+    saved.write_text(json.dumps(results, indent=2) + "\n")
+    # A full run's tables go into docs/performance.md too; a short one's do not.
+    report.write(results, HERE, docs=report.full_run(results))
+    print(report.markdown(results))
 
 
 if __name__ == "__main__":
