@@ -303,12 +303,14 @@ def test_started_without_isolation_it_isolates_itself(tmp_path, init_pyz, hostil
     # (sitecustomize is imported by python itself before the archive runs: not tested here.)
     env, shiv_root, home = hostile
     # Only what python imports after its own start can be shadowed harmlessly here:
-    # _ctypes is what initapp, not PID 1 here, imports from the standard library
-    # (lib-dynload comes after PYTHONPATH on sys.path).
+    # _ctypes is what initapp, not PID 1 here, imports from the standard library, and
+    # _posixsubprocess where it is no built-in module (lib-dynload comes after
+    # PYTHONPATH on sys.path).
     env = {k: v for k, v in env.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONVERBOSE")}
     pythonpath = tmp_path / "pythonpath-late"
     pythonpath.mkdir()
-    for name in ("signal", "initapp", "errno", "ctypes", "_ctypes", "fcntl", "termios"):
+    for name in ("signal", "initapp", "errno", "ctypes", "_ctypes", "_posixsubprocess", "fcntl",
+                 "termios"):
         (pythonpath / (name + ".py")).write_text(SHADOW)
     env["PYTHONPATH"] = env["SHIV_PREPEND_PYTHONPATH"] = str(pythonpath)
     result = run([PYTHON, str(init_pyz), "env"], env=env, cwd=str(tmp_path))

@@ -324,6 +324,27 @@ def test_a_relative_command_is_found_from_the_workdir(init_pyz, tmp_path):
     assert run.starts == [expected("fork_exec", False)]
 
 
+@pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
+def test_the_loop_is_imported_once_the_child_runs(init_pyz, pid1):
+    # -X importtime and the log share stderr: what the loop needs (and the cgroup
+    # read) is loaded after the child is started, while it starts.
+    command = (UNSHARE if pid1 else []) + [INIT_PYTHON, "-IS", "-X", "importtime", str(init_pyz),
+                                           "-vvv", "true"]
+    done = subprocess.run(command, env=CLEAN_ENV, stdin=subprocess.DEVNULL, timeout=30,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    started = next(index for index, line in enumerate(lines) if "starting true by" in line)
+    loaded = {line.rsplit("|", 1)[1].strip(): index for index, line in enumerate(lines)
+              if line.startswith("import time:")}
+    for module in ("initapp.main", "initapp.cli", "initapp.spawn", "initapp.signals"):
+        assert loaded[module] < started, module
+    for module in ("initapp.loop", "initapp.tree", "initapp.shutdown", "initapp.exitcode",
+                   "initapp.cgroup"):
+        assert loaded[module] > started, module
+    assert "initapp.privileges" not in loaded   # --user only
+
+
 # -- the vfork of fork_exec: initapp's mask is open for its call --------------------------
 
 RECEIVED = "received SIGRTMIN+1 from "
