@@ -162,9 +162,13 @@ def unblock():
 
 
 def restore(inherited):
-    """In the child, before exec: the dispositions and mask the init inherited."""
+    """In the child, before exec: the dispositions and mask the init inherited.
+    Only those that differ are set (Python's record of each is exact: take_over
+    set them all), so the forked child runs little code before its exec."""
     for signo in CATCHABLE:
-        _sig.signal(signo, _sig.SIG_IGN if signo in inherited.ignored else _sig.SIG_DFL)
+        wanted = _sig.SIG_IGN if signo in inherited.ignored else _sig.SIG_DFL
+        if _sig.getsignal(signo) != wanted:
+            _sig.signal(signo, wanted)
     _sig.pthread_sigmask(_sig.SIG_SETMASK, inherited.mask)
 
 
