@@ -414,3 +414,21 @@ def test_tracebacks_from_a_set_show_the_source(init_pyz):
     frames = [i for i, line in enumerate(lines) if 'site-packages/initapp/cli.py", line' in line]
     assert frames, lines
     assert all(lines[i + 1].startswith("    ") and lines[i + 1].strip() for i in frames), lines
+
+
+DOCSTRINGS = """
+import os, runpy, sys
+os._exit = lambda code: None  # the archive's __main__ ends with it
+sys.argv = [sys.argv[1], "--version"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+from initapp import cli, main, spawn
+print(cli.__doc__, main.__doc__, main.main.__doc__, spawn.Launch.__doc__, spawn.spawn.__doc__)
+"""
+
+
+def test_a_set_carries_no_docstrings(init_pyz):
+    # Each start unmarshals what it imports: the sets leave the docstrings to the
+    # sources (the modules are the set's: see the test above).
+    result = run([PYTHON, "-IS", "-c", DOCSTRINGS, str(init_pyz)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().split("\n")[-2] == "None None None None None"
