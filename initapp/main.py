@@ -67,13 +67,14 @@ def main(argv=None):
     child = spawn_workload(config, launch)
     if child is None:
         return EXIT_INTERNAL
+    began = time.monotonic()   # --timeout counts from here, not from the loop's start
     collect_garbage()
     if oom is None:
         oom = watch_oom()
     close_inherited_fds()
     keep_relative_archive()
     os.chdir("/")  # do not pin the workload's directory or its mount
-    return supervise(config, child, pid1, launch, oom)
+    return supervise(config, child, pid1, launch, oom, began)
 
 
 def parse_arguments(argv):
@@ -291,8 +292,9 @@ def make_supervisor(config, child, pid1, launch, oom):
     return supervisor
 
 
-def supervise(config, child, pid1, launch, oom):
+def supervise(config, child, pid1, launch, oom, began):
     supervisor = make_supervisor(config, child, pid1, launch, oom)
+    supervisor.shutdown.started = began
     supervisor.terminal = spawn.on_terminal() and not config.session
     return supervisor.run()
 
