@@ -73,15 +73,27 @@ def versions(names):
             found.add((int(digits[0]), int(digits[1:])))
     return ["%d.%d" % version for version in sorted(found)]
 
-# Run as `python -IS -c COMPILER`, standard input: the marshalled list of (path
-# under site-packages, source) as bytes; standard output: "TAG VERSION\n", then the
-# set. Modules in the order of their paths; CPython 3.8+.
+# Run as `python -IS -X no_debug_ranges -c COMPILER`, standard input: the marshalled
+# list of (path under site-packages, source) as bytes; standard output: "TAG
+# VERSION\n", then the set. Modules in the order of their paths; CPython 3.8+.
+# Without docstrings (the sources in the archive keep them, for readers and for
+# tracebacks) and, from 3.11, without column positions (tracebacks point at lines):
+# every start unmarshals the code it imports, about 10 us a kilobyte.
 COMPILER = """\
-import marshal, sys
+import ast, marshal, sys
 from importlib.util import MAGIC_NUMBER
 sources = dict(marshal.loads(sys.stdin.buffer.read()))
+def undocumented(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \\
+                    and isinstance(first.value.value, str):
+                node.body[:1] = [] if node.body[1:] else [ast.copy_location(ast.Pass(), first)]
+    return tree
 def code(source, name):
-    return compile(source, name, "exec", dont_inherit=True, optimize=0)
+    return compile(undocumented(ast.parse(source, name)), name, "exec", dont_inherit=True,
+                   optimize=0)
 modules = {}
 for path in sorted(sources):
     relative = path.decode()
@@ -108,7 +120,8 @@ def compile_with(python, sources, timeout=120):
     site-packages: source bytes}."""
     listing = marshal.dumps(sorted((path.encode(), bytes(data)) for path, data in sources.items()))
     try:
-        done = subprocess.run([python, "-IS", "-c", COMPILER], input=listing,
+        done = subprocess.run([python, "-IS", "-X", "no_debug_ranges", "-c", COMPILER],
+                              input=listing,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise CompileError(getattr(error, "strerror", None) or str(error)) from None

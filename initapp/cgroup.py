@@ -18,9 +18,10 @@ V1_MEMORY_MOUNT = "/sys/fs/cgroup/memory"
 
 
 def _read(path):
+    from initapp.spawn import read_file   # os.read: no first open() at the start
+
     try:
-        with open(path, "rb") as f:
-            return f.read().decode("ascii", "replace")
+        return read_file(path).decode("ascii", "replace")
     except OSError:
         return None
 

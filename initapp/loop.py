@@ -251,7 +251,9 @@ class Supervisor:
             # another SIGPIPE, and so on forever.
             return
         if log.enabled(log.DEBUG):
-            log.debug("received %s from pid %d" % (signals.name(received), sender), "received",
+            # No sender for one noted while the mask was open for a vfork.
+            source = "an unknown sender" if sender is None else "pid %d" % sender
+            log.debug("received %s from %s" % (signals.name(received), source), "received",
                       signal=signals.name(received), sender=sender)
         signo, sent = self.config.route(received)
         if sent == 0:

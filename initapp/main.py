@@ -1,21 +1,23 @@
-"""initapp's entry point: a checklist of steps, as an init's main should read."""
+"""initapp's entry point: a checklist of steps, as an init's main should read.
+
+Only what the workload's start needs is imported before it: the loop and what
+it uses (loop, tree, shutdown, exitcode, cgroup) are imported once the child
+runs, while it runs."""
 
 import os
 import sys
 import time
 
-from initapp import cgroup, cli, log, privileges, signals, spawn, subreaper
+from initapp import cli, log, signals, spawn
 from initapp.defaults import (EXIT_INTERNAL, EXIT_USAGE, LICENSE, MSG_BAD_USER,
                               MSG_BAD_WORKDIR, MSG_FORK_FAILED, MSG_NO_COMMAND,
                               MSG_PDEATHSIG_FAILED, MSG_SUBREAPER_FAILED)
-from initapp.exitcode import Ending
-from initapp.loop import Supervisor
-from initapp.shutdown import Shutdown
-from initapp.tree import Tree
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["inspect"], ["probe"], ["install"]):
+        collect_garbage()  # ordinary programs: the collector as usual
     if argv[:1] == ["inspect"]:  # a subcommand; `init.pyz -- inspect` runs a program
         from initapp import inspect
 
@@ -52,22 +54,27 @@ def main(argv=None):
     set_parent_death_signal(config)
     if not pid1:
         register_subreaper()
-    # The OOM kill counter before the child exists; read again only when a
-    # process dies of SIGKILL: a rise tells that the OOM killer did it.
-    oom = cgroup.OomWatch(cgroup.locate())
+    oom = None
     if before is not None and before.scripts is not None:
+        collect_garbage()
+        oom = watch_oom()
         code = before.run_scripts(config, launch, pid1, oom)   # children of the init
         if code is not None:
             return code
     if config.plan is not None:
-        return run_several(config, launch, pid1, oom)
+        collect_garbage()
+        return run_several(config, launch, pid1, oom or watch_oom())
     child = spawn_workload(config, launch)
     if child is None:
         return EXIT_INTERNAL
+    began = time.monotonic()   # --timeout counts from here, not from the loop's start
+    collect_garbage()
+    if oom is None:
+        oom = watch_oom()
     close_inherited_fds()
     keep_relative_archive()
     os.chdir("/")  # do not pin the workload's directory or its mount
-    return supervise(config, child, pid1, launch, oom)
+    return supervise(config, child, pid1, launch, oom, began)
 
 
 def parse_arguments(argv):
@@ -108,6 +115,27 @@ def parse_arguments(argv):
     return config
 
 
+def collect_garbage():
+    """The archive's __main__ turns the cyclic garbage collector off for the start:
+    it finds nothing there, and each of its runs took 0.1 ms. It runs again from
+    here, over what is made from now: what the start made lives as long as
+    initapp, and is frozen out of its scans."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+def watch_oom():
+    """The OOM kill counter of initapp's memory cgroup, read now (the single
+    command's is read just after its start, while it starts); read again only when
+    a process dies of SIGKILL: a rise tells that the OOM killer did it."""
+    from initapp import cgroup
+
+    return cgroup.OomWatch(cgroup.locate())
+
+
 def plan_before(config):
     """--file-env and --pre-start: the secrets read and the scripts found, or None
     after a one-line error."""
@@ -124,6 +152,8 @@ def plan_launch(config, inherited, before=None):
     if before is not None:
         env_changes.update(before.secrets)   # below --user's and --env's
     if config.user is not None:
+        from initapp import privileges
+
         try:
             credentials = privileges.resolve(config.user)
         except (ValueError, OverflowError) as error:
@@ -153,6 +183,8 @@ def set_parent_death_signal(config):
 
 
 def register_subreaper():
+    from initapp import subreaper
+
     error = subreaper.register()
     if error is not None:
         log.warning(MSG_SUBREAPER_FAILED.format(error=error))
@@ -246,6 +278,11 @@ def run_several(config, launch, pid1, oom):
 
 
 def make_supervisor(config, child, pid1, launch, oom):
+    from initapp.exitcode import Ending
+    from initapp.loop import Supervisor
+    from initapp.shutdown import Shutdown
+    from initapp.tree import Tree
+
     tree = Tree(pid1, child, config.single_child)
     shutdown = Shutdown(config.grace, tree, time.monotonic, config.timeout)
     ending = Ending(child, config.command, oom, time.monotonic)
@@ -255,8 +292,9 @@ def make_supervisor(config, child, pid1, launch, oom):
     return supervisor
 
 
-def supervise(config, child, pid1, launch, oom):
+def supervise(config, child, pid1, launch, oom, began):
     supervisor = make_supervisor(config, child, pid1, launch, oom)
+    supervisor.shutdown.started = began
     supervisor.terminal = spawn.on_terminal() and not config.session
     return supervisor.run()
 

@@ -4,7 +4,8 @@ No module of the standard library makes this system call, so it goes through
 _ctypes, the C half of ctypes, with only what one call needs: a function type and
 two C integer types. The ctypes package around it (struct, byte order, dozens of
 types built at import) costs milliseconds more at a start that needs one call;
-none of it is imported, and nothing at all when initapp is PID 1."""
+none of it is imported, and nothing at all when initapp is PID 1. _ctypes is
+loaded as spawn.c_module loads a C module: without the import system's search."""
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -18,10 +19,11 @@ def prctl(option, value):
     """Call prctl(option, value). Returns None, or the error as text."""
     import os
 
-    try:
-        import _ctypes
-    except ImportError as error:  # a Python built without ctypes
-        return str(error)
+    from initapp.spawn import c_module
+
+    _ctypes = c_module("_ctypes")
+    if _ctypes is None:  # a Python built without ctypes
+        return "No module named '_ctypes'"
     call = _function(_ctypes)
     if call is None:
         return "no C library with prctl found"

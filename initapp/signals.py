@@ -6,6 +6,7 @@ sigwaitinfo, so no handler can race the main loop and an idle init never wakes.
 The C module _signal is used instead of signal: same functions, without the
 enum layer that costs milliseconds at every start."""
 
+import os
 import sys
 
 from initapp.log import quoted
@@ -130,9 +131,11 @@ def take_over():
         mask = exec_mask
     ignored = set()
     for signo in CATCHABLE:
-        if _sig.getsignal(signo) == _sig.SIG_IGN and signo not in PYTHON_IGNORED:
+        handler = _sig.getsignal(signo)
+        if handler == _sig.SIG_IGN and signo not in PYTHON_IGNORED:
             ignored.add(signo)
-        _sig.signal(signo, _sig.SIG_DFL)
+        if handler != _sig.SIG_DFL:  # None: a handler not Python's (it reads them at start)
+            _sig.signal(signo, _sig.SIG_DFL)
     return Inherited(mask, frozenset(ignored))
 
 
@@ -159,14 +162,21 @@ def unblock():
 
 
 def restore(inherited):
-    """In the child, before exec: the dispositions and mask the init inherited."""
+    """In the child, before exec: the dispositions and mask the init inherited.
+    Only those that differ are set (Python's record of each is exact: take_over
+    set them all), so the forked child runs little code before its exec."""
     for signo in CATCHABLE:
-        _sig.signal(signo, _sig.SIG_IGN if signo in inherited.ignored else _sig.SIG_DFL)
+        wanted = _sig.SIG_IGN if signo in inherited.ignored else _sig.SIG_DFL
+        if _sig.getsignal(signo) != wanted:
+            _sig.signal(signo, wanted)
     _sig.pthread_sigmask(_sig.SIG_SETMASK, inherited.mask)
 
 
 def wait(timeout=None):
-    """The next signal for the init (a struct_siginfo), or None when timeout passes."""
+    """The next signal for the init (a struct_siginfo, or a Noted one), or None when
+    timeout passes. Those taken while the mask was open come first, in order."""
+    if _taken:
+        return _taken.pop(0)
     if timeout is None:
         return _sig.sigwaitinfo(CATCHABLE)
     return _sig.sigtimedwait(CATCHABLE, max(timeout, 0.0))
@@ -183,8 +193,9 @@ def stop_self():
 
 
 def pending():
-    """The signals waiting in initapp's queue (all blocked, so none is lost)."""
-    return _sig.sigpending()
+    """The signals waiting in initapp's queue (all blocked, so none is lost), and
+    those taken while the mask was open that wait() has not returned yet."""
+    return _sig.sigpending() | {info.si_signo for info in _taken}
 
 
 def discard(signos):
@@ -206,3 +217,83 @@ def block_all_in_thread():
 
 def restore_thread_mask(mask):
     _sig.pthread_sigmask(_sig.SIG_SETMASK, mask)
+
+
+# Signals taken while the mask was open for a vfork (with_inherited_mask): wait()
+# returns them before any other, in the order they came.
+_taken = []
+# At most this many signals already pending are taken with sigtimedwait before the
+# mask opens (a steady stream must not hold the start): the rest are noted.
+_TAKE_PENDING = 64
+
+
+class Noted:
+    """A signal noted by a handler while the mask was open: its number, in the
+    shape of sigwaitinfo's answer. A handler of Python's is not told the sender."""
+
+    si_pid = None
+
+    def __init__(self, signo):
+        self.si_signo = signo
+
+
+def _note(signo, frame):
+    """The handler while the mask is open: the C half of Python's handlers has
+    already written the signal's number to the wakeup pipe, one byte a delivery."""
+
+
+def with_inherited_mask(inherited, call, *args):
+    """call(*args) with this thread's signal mask as initapp inherited it, so that
+    a child started by vfork in the call (whose mask is the caller's) gets that
+    mask, as a forked child that restores it does. Blocked only, a signal is never
+    lost: while the mask is open, every signal it leaves open has a handler whose
+    C half writes one byte a delivery to a wakeup pipe, read afterwards in order
+    (Python's own handler would run once for two deliveries of one real-time
+    signal). The signals already pending are taken first, with what sigtimedwait
+    tells of them (the sender: initapp's own SIGPIPE is dropped by it). wait()
+    returns them all before any new one: as if it had returned them, one after
+    another, none acted on before its turn. None may be inherited-ignored: SIG_IGN
+    set here would discard what is pending and what comes, so those starts fork.
+    Signals 32 and 33 are glibc's and stay as they are (Python cannot set them)."""
+    opened = CATCHABLE - inherited.mask
+    for _ in range(_TAKE_PENDING):
+        info = _sig.sigtimedwait(CATCHABLE, 0)
+        if info is None:
+            break
+        _taken.append(info)
+    read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        previous = _sig.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        try:
+            for signo in opened:
+                _sig.signal(signo, _note)
+            _sig.pthread_sigmask(_sig.SIG_SETMASK, inherited.mask)
+            try:
+                return call(*args)
+            finally:
+                # Blocked again: whatever came is noted, and pthread_sigmask has run
+                # Python's half of the handlers (so none runs after SIG_DFL below,
+                # which Python would report as a signal lost to a race).
+                _sig.pthread_sigmask(_sig.SIG_BLOCK, CATCHABLE)
+                for signo in opened:
+                    _sig.signal(signo, _sig.SIG_DFL)
+        finally:
+            _sig.set_wakeup_fd(previous)
+            _taken.extend(Noted(signo) for signo in _drain(read_end))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def _drain(fd):
+    """Every byte in the non-blocking pipe fd (64 KiB: more than can come while
+    the mask is open)."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            return data
+        if not chunk:
+            return data
+        data += chunk

@@ -3,13 +3,17 @@ session), in the terminal's foreground when the init had it; give it back the
 signal state the init inherited; drop privileges; exec without any shell.
 
 When none of that needs code in the child, posix_spawnp starts it (vfork in glibc
-and musl: no copy of the interpreter's page tables, no Python before the exec);
-otherwise, and whenever posix_spawnp fails, fork, which also reports the failure."""
+and musl: no copy of the interpreter's page tables, no Python before the exec).
+Where posix_spawnp cannot give exactly what fork gives (glibc's signals 32 and 33,
+a --workdir, the log relay's stdout), CPython 3.11 and later start it with the C
+half of subprocess, a vfork too. Otherwise, and whenever either fails, fork, which
+also reports the failure."""
 
 import errno
 import os
+import sys
 
-from initapp import log, privileges, signals
+from initapp import log, signals
 from initapp.defaults import (EXIT_CANNOT_EXEC, EXIT_INTERNAL, EXIT_NOT_FOUND,
                               MSG_CANNOT_EXEC, MSG_NOT_FOUND, MSG_SETUP_FAILED, MSG_UNNAMED_ENV)
 
@@ -25,6 +29,10 @@ _COERCED_LOCALES = (b"C.UTF-8", b"C.utf8", b"UTF-8")
 # child, whatever the parent had; fork hands them on as initapp got them (musl's
 # posix_spawn keeps them). Their bits in /proc's SigIgn:
 _GLIBC_INTERNAL = 3 << 31
+# _posixsubprocess.fork_exec (private, its arguments differ per version) sets the
+# child's process group from 3.11 on; 3.10 cannot (and imports subprocess to read
+# one flag), 3.8 and 3.9 fork rather than vfork.
+_FORK_EXEC = sys.version_info >= (3, 11)
 
 
 class Launch:
@@ -56,8 +64,7 @@ def undo_locale_coercion():
     if current not in _COERCED_LOCALES:
         return
     try:
-        with open("/proc/self/environ", "rb") as original:
-            items = original.read().split(b"\0")
+        items = read_file("/proc/self/environ").split(b"\0")
     except OSError:
         return
     value = next((item[9:] for item in items if item.startswith(b"LC_CTYPE=")), None)
@@ -65,6 +72,55 @@ def undo_locale_coercion():
         del os.environb[b"LC_CTYPE"]
     elif value != current:
         os.environb[b"LC_CTYPE"] = value
+
+
+def c_module(name):
+    """A C module of the standard library, or None. One that is not built in is
+    loaded from the interpreter's lib-dynload directory by its own loader, as the
+    import system would, without the import system's search: that search lists the
+    standard library's directory and lib-dynload first (0.3 ms on CPython 3.13 at a
+    start that imports nothing else from them). The file is the one the search
+    would find: nothing before lib-dynload on the isolated sys.path holds one."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    if name not in sys.builtin_module_names:
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader
+        from importlib.util import module_from_spec, spec_from_file_location
+
+        for entry in sys.path:
+            paths = [os.path.join(entry, name + suffix) for suffix in EXTENSION_SUFFIXES] \
+                if os.path.basename(entry) == "lib-dynload" else ()
+            for path in paths:
+                if os.path.isfile(path):
+                    spec = spec_from_file_location(name, path,
+                                                   loader=ExtensionFileLoader(name, path))
+                    try:
+                        module = module_from_spec(spec)
+                        spec.loader.exec_module(module)
+                    except ImportError:
+                        break   # the import system says why, below
+                    sys.modules[name] = module
+                    return module
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
+def read_file(path):
+    """A file's bytes, read with os.read: the first open() of a process costs up to
+    0.4 ms more, which the start does not pay."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def on_terminal():
@@ -135,9 +191,17 @@ def release_terminal():
 def spawn(launch):
     """Start the child; return its pid. Raises OSError if fork fails."""
     env = _environment(launch)
-    pid = _spawn_direct(launch, env) if _direct(launch) else None
+    way = _way(launch)
+    if log.enabled(log.DEBUG):
+        log.debug("starting %s by %s" % (log.clip(launch.argv[0]), way), "starting",
+                  command=launch.argv[0], way=way)
+    pid = None
+    if way == "vfork":
+        pid = _spawn_vfork(launch, env)
+    elif way == "posix_spawnp":
+        pid = _spawn_direct(launch, env)
     if pid is not None:
-        return pid  # posix_spawn made the group (or session) before it returned
+        return pid  # the child made its group (or session) before this returned
     pid = os.fork()
     if pid == 0:
         _exec_child(launch, env)  # never returns
@@ -148,6 +212,26 @@ def spawn(launch):
         except OSError:
             pass  # the child already exec'd (EACCES) or exited (ESRCH): it did it itself
     return pid
+
+
+def _way(launch):
+    """How the child is started: "posix_spawnp", "vfork" (fork_exec) or "fork". On
+    glibc fork_exec, where it is exact, whatever glibc's 32 and 33 are: it hands them
+    on as fork does, and so needs no reading of them; posix_spawnp elsewhere (musl),
+    where it is exact."""
+    vfork = _FORK_EXEC and _vforkable(launch)
+    if vfork and _glibc():
+        return "vfork"
+    if _direct(launch):
+        return "posix_spawnp"
+    return "vfork" if vfork else "fork"
+
+
+def _glibc():
+    try:
+        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):
+        return False
 
 
 def _direct(launch):
@@ -168,17 +252,10 @@ def _direct(launch):
 def _ignoring_glibc_signals():
     """True on other C libraries, or when initapp was started with 32 and 33 ignored
     (as whatever glibc's posix_spawn starts is: make, for one)."""
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION"):
-            return True
-    except (ValueError, OSError):
+    if not _glibc():
         return True
     try:
-        fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            status = os.read(fd, 65536)
-        finally:
-            os.close(fd)
+        status = read_file("/proc/self/status")
         start = status.index(b"\nSigIgn:") + 8
         return int(status[start:status.index(b"\n", start)], 16) & _GLIBC_INTERNAL \
             == _GLIBC_INTERNAL
@@ -196,6 +273,87 @@ def _spawn_direct(launch, env):
                                **group)
     except (OSError, ValueError, NotImplementedError):
         return None
+
+
+def _vforkable(launch):
+    """Whether fork_exec gives the child exactly what the fork path would: nothing
+    to do in it that fork_exec does not do itself before its exec (the terminal,
+    --user, its own pid in LISTEN_PID), and no signal to give it ignored (see
+    signals.with_inherited_mask)."""
+    return not (launch.foreground or launch.credentials is not None or launch.rewrite_listen_pid
+                or launch.inherited.ignored) and bool(launch.argv[0])
+
+
+def _spawn_vfork(launch, env):
+    """The child's pid by _posixsubprocess.fork_exec, a vfork on 3.11 and later; None
+    when it failed (the fork path then starts it again and reports what went wrong).
+
+    In the child, before its exec, fork_exec moves the relay's pipes to fds 1 and 2,
+    changes to --workdir, sets every signal it finds caught back to default (the
+    mask is still the vfork's all-blocked), then the mask of the call, makes the
+    session or the process group: what the fork path does, in an order nothing can
+    tell apart. The descriptors initapp inherited stay open (close_fds false), as
+    through fork and exec. It runs exactly one file: the one execvp would try first
+    (it goes on after errors execvp stops at)."""
+    module = c_module("_posixsubprocess")
+    if module is None:
+        return None
+    fork_exec = module.fork_exec
+    env = os.environb if env is None else env
+    executable = _first_existing(launch.argv[0], env, launch.workdir)
+    if executable is None:
+        return None
+    out, err = launch.stdio if launch.stdio is not None else (-1, -1)
+    env_list = [name + b"=" + value for name, value in env.items()]
+    read_end, write_end = os.pipe()   # close-on-exec: empty at the exec, a report otherwise
+    try:
+        try:
+            # args, executable_list, close_fds, pass_fds, cwd, env, p2cread, p2cwrite,
+            # c2pread, c2pwrite, errread, errwrite, errpipe_read, errpipe_write,
+            # restore_signals, call_setsid, pgid_to_set, gid, extra_groups, uid,
+            # child_umask, preexec_fn, allow_vfork
+            pid = signals.with_inherited_mask(
+                launch.inherited, fork_exec, launch.argv, [os.fsencode(executable)], False, (),
+                launch.workdir, env_list, -1, -1, -1, out, -1, err, read_end, write_end, False,
+                launch.session, -1 if launch.session else 0, None, None, None, -1, None, True)
+        except (OSError, ValueError, TypeError):
+            return None
+        os.close(write_end)
+        write_end = None
+        failed = os.read(read_end, 64)
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)
+    if failed:
+        os.waitpid(pid, 0)   # it wrote why, then _exit(255): gone before the fork path starts
+        return None
+    return pid
+
+
+def _first_existing(command, env, workdir):
+    """The first file execvp would try to run (as the child finds it: its PATH, its
+    directory), or None when execvp would stop before finding one."""
+    for path in _candidates(command, env):
+        try:
+            os.stat(path if workdir is None else os.path.join(workdir, path))
+            return path
+        except OSError as error:
+            if error.errno not in _SEARCH_ON_ERRNOS:
+                return None
+    return None
+
+
+def _candidates(command, env):
+    """The paths execvp tries for command, in order: an empty PATH entry is the
+    current directory."""
+    if "/" in command:
+        return [command]
+    # os.get_exec_path's search, without its warnings filter (milliseconds at its
+    # first use): env's keys are bytes here.
+    path = env.get(b"PATH")
+    entries = (os.defpath if path is None else os.fsdecode(path)).split(os.pathsep)
+    return [os.path.join(entry, command) if entry else command for entry in entries]
 
 
 def _take_terminal(session):
@@ -258,6 +416,8 @@ def _prepare_child(launch):
         _take_terminal(launch.session)
     signals.restore(launch.inherited)
     if launch.credentials is not None:
+        from initapp import privileges
+
         _step(launch.names.get("user", "--user"), privileges.apply, launch.credentials)
     if launch.workdir is not None:
         _step("%s %s" % (launch.names.get("workdir", "--workdir"), launch.workdir), os.chdir,
@@ -280,13 +440,8 @@ def _execute(argv, env):
     if not command:
         raise ValueError("empty command name")
     env = os.environb if env is None else env
-    if "/" in command:
-        paths = [command]
-    else:  # an empty PATH entry is the current directory
-        paths = [os.path.join(entry, command) if entry else command
-                 for entry in os.get_exec_path(env)]
     denied = None
-    for path in paths:
+    for path in _candidates(command, env):
         try:
             os.execve(path, argv, env)
         except OSError as error:

@@ -322,12 +322,14 @@ def test_started_without_isolation_it_isolates_itself(tmp_path, init_pyz, hostil
     # (sitecustomize is imported by python itself before the archive runs: not tested here.)
     env, shiv_root, home = hostile
     # Only what python imports after its own start can be shadowed harmlessly here:
-    # _ctypes is what initapp, not PID 1 here, imports from the standard library
-    # (lib-dynload comes after PYTHONPATH on sys.path).
+    # _ctypes is what initapp, not PID 1 here, imports from the standard library, and
+    # _posixsubprocess where it is no built-in module (lib-dynload comes after
+    # PYTHONPATH on sys.path).
     env = {k: v for k, v in env.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONVERBOSE")}
     pythonpath = tmp_path / "pythonpath-late"
     pythonpath.mkdir()
-    for name in ("signal", "initapp", "errno", "ctypes", "_ctypes", "fcntl", "termios"):
+    for name in ("signal", "initapp", "errno", "ctypes", "_ctypes", "_posixsubprocess", "fcntl",
+                 "termios"):
         (pythonpath / (name + ".py")).write_text(SHADOW)
     env["PYTHONPATH"] = env["SHIV_PREPEND_PYTHONPATH"] = str(pythonpath)
     result = run([PYTHON, str(init_pyz), "env"], env=env, cwd=str(tmp_path))
@@ -431,3 +433,21 @@ def test_tracebacks_from_a_set_show_the_source(init_pyz):
     frames = [i for i, line in enumerate(lines) if 'site-packages/initapp/cli.py", line' in line]
     assert frames, lines
     assert all(lines[i + 1].startswith("    ") and lines[i + 1].strip() for i in frames), lines
+
+
+DOCSTRINGS = """
+import os, runpy, sys
+os._exit = lambda code: None  # the archive's __main__ ends with it
+sys.argv = [sys.argv[1], "--version"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+from initapp import cli, main, spawn
+print(cli.__doc__, main.__doc__, main.main.__doc__, spawn.Launch.__doc__, spawn.spawn.__doc__)
+"""
+
+
+def test_a_set_carries_no_docstrings(init_pyz):
+    # Each start unmarshals what it imports: the sets leave the docstrings to the
+    # sources (the modules are the set's: see the test above).
+    result = run([PYTHON, "-IS", "-c", DOCSTRINGS, str(init_pyz)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().split("\n")[-2] == "None None None None None"
