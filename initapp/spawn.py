@@ -2,12 +2,14 @@
 session), in the terminal's foreground when the init had it; give it back the
 signal state the init inherited; drop privileges; exec without any shell.
 
-When none of that needs code in the child, posix_spawnp starts it (vfork in glibc
-and musl: no copy of the interpreter's page tables, no Python before the exec).
-Where posix_spawnp cannot give exactly what fork gives (glibc's signals 32 and 33,
-a --workdir, the log relay's stdout), CPython 3.11 and later start it with the C
-half of subprocess, a vfork too. Otherwise, and whenever either fails, fork, which
-also reports the failure."""
+Three ways, each only where it gives the child exactly what fork and exec give
+it: on glibc with CPython 3.11 and later, the C half of subprocess (fork_exec, a
+vfork that hands glibc's signals 32 and 33 on as fork does, where glibc's
+posix_spawn would ignore them); posix_spawnp when nothing but the group or session
+is needed in the child (vfork in glibc and musl) elsewhere; fork otherwise (a
+terminal to hand over, --user, LISTEN_PID, an inherited ignored signal), and
+whenever a vfork failed: the fork path reports the failure. No copy of the
+interpreter's page tables and no Python before the exec on the first two."""
 
 import errno
 import os
