@@ -316,7 +316,8 @@ def _spawn_vfork(launch, env):
             # child_umask, preexec_fn, allow_vfork
             pid = signals.with_inherited_mask(
                 launch.inherited, fork_exec, launch.argv, [os.fsencode(executable)], False, (),
-                launch.workdir, env_list, -1, -1, -1, out, -1, err, read_end, write_end, False,
+                launch.workdir, env_list, -1 if launch.stdin is None else launch.stdin, -1, -1, out, -1,
+                err, read_end, write_end, False,
                 launch.session, -1 if launch.session else 0, None, None, None, -1, None, True)
         except (OSError, ValueError, TypeError):
             return None
