@@ -582,7 +582,8 @@ def test_json_log_events(start, box):
     assert init.wait() == 0
     records = [json.loads(line) for line in init.stderr().splitlines()]
     events = [record["event"] for record in records]
-    assert events[0] == "started" and events[-1] == "exit"
+    # At -vv the way the child was started is told first (debug, "starting").
+    assert events[0] == "starting" and events[1] == "started" and events[-1] == "exit"
     assert "forwarded" in events and "reaped" in events
     forwarded = records[events.index("forwarded")]
     assert (forwarded["signal"], forwarded["to"], forwarded["pid"]) == ("SIGTERM", "child", 2)
@@ -598,7 +599,8 @@ def test_log_time_in_text(start):
     for line in lines:
         stamp, rest = line.split(" ", 1)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), line
-        assert rest.startswith("[initapp] info: ")
+        # -vv: info, and the debug line that tells how the child was started.
+        assert rest.startswith(("[initapp] info: ", "[initapp] debug: starting true by ")), rest
         when = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
         assert abs(when - time.time()) < 60
 
