@@ -336,6 +336,17 @@ def test_started_without_isolation_it_isolates_itself(tmp_path, init_pyz, hostil
     _check_isolated(result, env, shiv_root, home)
 
 
+
+def test_started_without_isolation_it_runs_itself_again_isolated(tmp_path, init_pyz):
+    # What the shadowing above no longer shows (the C modules initapp needs are
+    # loaded by their own loader): the init's command line is -I -S's after the exec.
+    result = run([PYTHON, str(init_pyz), "sh", "-c", 'tr "\\0" " " < /proc/$PPID/cmdline'],
+                 env={"PATH": "/usr/bin:/bin"}, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    words = os.fsdecode(result.stdout).split()
+    assert words[:3] == [PYTHON, "-I", "-S"] and str(init_pyz) in words, result.stdout
+
+
 ROOTLESS = """
 set -e
 mount --make-rprivate /
