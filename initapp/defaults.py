@@ -149,6 +149,7 @@ MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"
 MSG_UNNAMED_ENV = ("an environment entry with an empty name ({entry}) cannot be passed to "
                    "the child: left out")
 MSG_FORK_FAILED = "cannot start {cmd}: {error}"
+MSG_EMPTY_ITEM = "{where}: an empty item in {value} (a comma too many?)"
 MSG_NO_COMMAND = "no command given (usage: init.pyz [OPTIONS] [--] COMMAND [ARG...])"
 # The oldest CPython initapp runs on (signal.valid_signals and the rest of its
 # standard library). The archive's __main__ checks it first, in code an older
@@ -347,4 +348,7 @@ MSG_PROCESS_GAVE_UP = ("{name} (pid {pid}) {what}: failed for good, it ended {en
 MSG_PROCESS_STOP = "{name} {what}"
 MSG_PROCESS_READY = "{name} (pid {pid}) is ready: {reason}"
 MSG_PROCESS_NOT_STARTED = "{name} was never started"
+# --stop-with: a signal that suspends or continues a process ends none (and the
+# stop continues a stopped process at once).
+STOP_WITH_REFUSED = ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCONT")
 MSG_NOTIFY_FAILED = "cannot send READY=1 to $NOTIFY_SOCKET {socket}: {error}"
