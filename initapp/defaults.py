@@ -348,6 +348,17 @@ MSG_PROCESS_GAVE_UP = ("{name} (pid {pid}) {what}: failed for good, it ended {en
 MSG_PROCESS_STOP = "{name} {what}"
 MSG_PROCESS_READY = "{name} (pid {pid}) is ready: {reason}"
 MSG_PROCESS_NOT_STARTED = "{name} was never started"
+# A process that could not be started (out of descriptors for its pipes, fork
+# failed) is an ending process with EXIT_INTERNAL, as one command that cannot be.
+MSG_PROCESS_CANNOT_START = "cannot start {name} ({command}): {error}"
+MSG_RELAY_FAILED = "cannot relay the processes' output: {error}"
+MSG_PROCESS_LAST_CHECK = ("{name} (pid {pid}) exited with 0 before its --ready check passed: "
+                          "checking once more")
+MSG_PROCESS_NOT_READY = ("{name} (pid {pid}) exited with 0 before it was ready ({check}: "
+                         "{reason}): stopping all")
+MSG_PROCESS_NOT_RESTARTED = "not restarted"
+MSG_PROCESS_TERMINAL_STOP = ("{name} (pid {pid}) is stopped by {signal}: it used the terminal "
+                             "from the background; the stop sequence continues it")
 # --stop-with: a signal that suspends or continues a process ends none (and the
 # stop continues a stopped process at once).
 STOP_WITH_REFUSED = ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCONT")

@@ -26,10 +26,13 @@ import time
 
 from initapp import log, signals, spawn
 from initapp.cli import UsageError
-from initapp.defaults import (MSG_NOTIFY_FAILED, MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP,
-                              MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_STARTED,
+from initapp.defaults import (EXIT_INTERNAL, MSG_NOTIFY_FAILED, MSG_PROCESS_CANNOT_START,
+                              MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP, MSG_PROCESS_LAST_CHECK,
+                              MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_READY,
+                              MSG_PROCESS_NOT_RESTARTED, MSG_PROCESS_NOT_STARTED,
                               MSG_PROCESS_OPTION_TWICE, MSG_PROCESS_READY,
-                              MSG_PROCESS_RESTART, MSG_PROCESS_STARTED, MSG_PROCESS_TWICE,
+                              MSG_PROCESS_RESTART, MSG_PROCESS_STARTED,
+                              MSG_PROCESS_TERMINAL_STOP, MSG_PROCESS_TWICE,
                               MSG_PROCESS_UNKNOWN, MSG_PROCFILE_EMPTY, MSG_PROCFILE_LINE,
                               MSG_PROCFILE_NAME, MSG_PROCFILE_UNREADABLE,
                               MSG_SEVERAL_SINGLE_CHILD, READY_CHECK_SECONDS, READY_POLL_SECONDS,
@@ -38,6 +41,11 @@ from initapp.defaults import (MSG_NOTIFY_FAILED, MSG_PROCESS_ENDED, MSG_PROCESS_
                               RESTART_RESET_SECONDS)
 from initapp.exitcode import describe, from_status
 from initapp.log import quoted
+
+
+# The terminal's stops of a background process: reading it (or writing it under
+# stty tostop, or changing its settings).
+_TERMINAL_STOPS = frozenset(signals.parse(name) for name in ("SIGTTIN", "SIGTTOU"))
 
 
 class Proc:
@@ -61,10 +69,17 @@ class Proc:
         self.restart_at = None
         self.stop_pending = None    # --stop-order reverse: the signal it waits to get
         self.how = None             # how it ended, in words, for the summary
+        self.oom = False            # the kernel's OOM killer ended it
+        # A --may-exit exit 0 before --ready passed: the check's one last answer
+        # decides whether it was ready (the next start) or not (an ending process).
+        self.awaiting = False
+        self.last_until = None      # ... an exec: check's answer is due by then
+        self.passed = self.failed = None   # a check thread's answer (set by the thread)
+        self.told_stop = None       # the pid whose stop on the terminal was reported
 
     def summary(self):
         return {"name": self.name, "pid": self.pid, "ended": self.how or "running",
-                "restarts": self.restarts}
+                "restarts": self.restarts, "oom": self.oom}
 
 
 # -- the plan: which processes, with which options --------------------------------------
@@ -170,6 +185,10 @@ class Several:
         self.check_due = {}         # process -> when its next exec: check runs
         self.notified = not any(proc.check for proc in procs)
         self.order = supervisor.config.stop_order
+        # On a terminal: the main process gets its foreground (when initapp's group
+        # held it), as one command does; the others run in the background, and one
+        # stopped for reading (or writing) it is named.
+        self.terminal = spawn.on_terminal()
 
     # -- starting -----------------------------------------------------------------------
 
@@ -187,22 +206,21 @@ class Several:
         return True
 
     def spawn(self, proc):
-        launch = spawn.Launch(proc.argv, self.launch.inherited, False, False,
+        launch = spawn.Launch(proc.argv, self.launch.inherited,
+                              self.launch.foreground and proc is self.main, False,
                               self.launch.credentials, self.launch.workdir,
                               self.launch.env_changes, self.launch.names)
-        if self.relay is not None:
-            launch.stdio = self.relay.pipes(proc.name)
+        launch.name = proc.name
         try:
+            # Inside the try: the relay's pipes fail as a fork does (out of descriptors).
+            if self.relay is not None:
+                launch.stdio = self.relay.pipes(proc.name)
             pid = spawn.spawn(launch)
         except OSError as error:
-            log.error("cannot start %s: %s" % (proc.name, error.strerror))
-            proc.done, proc.how = True, "could not be started"
             if self.relay is not None:
                 self.relay.started(proc.name)
-            self.ended(proc)
+            self.not_started(proc, error)
             return False
-        finally:
-            pass
         if self.relay is not None:
             self.relay.started(proc.name)
         proc.pid, proc.running, proc.started_at = pid, True, self.clock()
@@ -217,6 +235,19 @@ class Several:
             self.schedule_check(proc, self.clock())
         return True
 
+    def not_started(self, proc, error):
+        """proc could not be started: an ending process, with EXIT_INTERNAL (as one
+        command that cannot be started), whether at the start or at a restart."""
+        log.error(MSG_PROCESS_CANNOT_START.format(name=proc.name, command=log.clip(proc.argv[0]),
+                                                  error=error.strerror), "not_started",
+                  name=proc.name)
+        proc.done, proc.running, proc.restart_at = True, False, None
+        proc.how = "could not be started (%s)" % error.strerror
+        proc.status = EXIT_INTERNAL << 8   # the wait status of an exit with that code
+        if not self.stopping:
+            self.ended(proc)
+        self.check_all_done()
+
     # -- a process's end ----------------------------------------------------------------
 
     def reaped(self, pid, status):
@@ -229,7 +260,15 @@ class Several:
             return False
         proc.running, proc.status = False, status
         what = describe(status)
+        if self.sup.shutdown.killed_at is None:
+            oom = self.sup.ending.oom_killed("%s (pid %d)" % (proc.name, pid), status,
+                                             name=proc.name)
+            if oom:
+                proc.oom = True
+                what += ", by the kernel's OOM killer"
         proc.how = what
+        if proc is self.main and self.launch.foreground:
+            spawn.take_terminal_back(pid)
         now = self.clock()
         fields = {"name": proc.name, "pid": pid, "status": what}
         if not self.stopping and self.restarts(proc, status):
@@ -252,6 +291,13 @@ class Several:
                             **fields)
                 proc.backoff = min(proc.backoff * 2, RESTART_MAX_SECONDS)
                 return True
+        if not self.stopping and proc.may_exit and status == 0 and self.unready(proc):
+            # Ended before it was ready: what its check says now decides.
+            proc.awaiting = True
+            log.info(MSG_PROCESS_LAST_CHECK.format(name=proc.name, pid=pid), "last_check",
+                     **fields)
+            self.schedule_check(proc, self.clock())
+            return True
         proc.done = True
         if not self.stopping and proc.may_exit and status == 0:
             log.info(MSG_PROCESS_MAY_EXIT.format(name=proc.name, pid=pid), "ended", **fields)
@@ -268,6 +314,34 @@ class Several:
     def restarts(proc, status):
         return proc.restart == "always" or proc.restart == "on-failure" and status != 0
 
+    def unready(self, proc):
+        """Whether proc has a --ready check that has not passed (one its thread saw
+        pass, not yet read by the loop's timer, makes it ready now)."""
+        if proc.check is None or proc.ready:
+            return False
+        if proc.passed:
+            self.now_ready(proc, proc.passed)
+            return False
+        return True
+
+    def last_answer(self, proc, ok, reason):
+        """The check of a process that exited with 0 before it was ready answered:
+        passed, it was ready (the others start); failed, it is an ending process."""
+        proc.awaiting, proc.last_until, proc.done = False, None, True
+        fields = {"name": proc.name, "pid": proc.pid, "status": proc.how}
+        if ok:
+            self.now_ready(proc, reason)
+            log.info(MSG_PROCESS_MAY_EXIT.format(name=proc.name, pid=proc.pid), "ended",
+                     **fields)
+        else:
+            proc.how += " before it was ready"
+            log.warning(MSG_PROCESS_NOT_READY.format(name=proc.name, pid=proc.pid,
+                                                     check=proc.check.text, reason=reason),
+                        "not_ready", **fields)
+            self.ended(proc)
+        self.release_stops()
+        self.check_all_done()
+
     def ended(self, proc):
         """An ending process: the stop sequence for all, its code initapp's."""
         self.cause = proc
@@ -276,8 +350,19 @@ class Several:
         if sup.pre_stop is not None and sup.hold_for_pre_stop(signals.SIGTERM, signals.SIGTERM,
                                                               False):
             self.stopping = True
+            self.cancel_restarts()
             return
         self.stop_all(signals.SIGTERM)
+
+    def cancel_restarts(self):
+        """The stop has begun: no process starts again, and no answer of a last
+        check is waited for (its process's exit 0 ended it)."""
+        for proc in self.procs:
+            if proc.restart_at is not None:
+                proc.restart_at, proc.done = None, True
+                proc.how += ", " + MSG_PROCESS_NOT_RESTARTED
+            if proc.awaiting:
+                proc.awaiting, proc.last_until, proc.done = False, None, True
 
     def check_all_done(self):
         if self.sup.status is not None:
@@ -296,8 +381,9 @@ class Several:
             status = signals.SIGTERM
         self.sup.status = status
         self.sup.ending.pid = decisive.pid
-        self.sup.ending.main = MSG_PROCESS_ENDED.format(name=decisive.name, pid=decisive.pid,
-                                                        what=decisive.how or describe(status))
+        self.sup.ending.main = _who(decisive) + " " + (decisive.how or describe(status))
+        if decisive.oom:
+            self.sup.ending.main_oom = True
         if self.sup.delayed:
             self.sup.delayed.clear()
 
@@ -305,6 +391,12 @@ class Several:
 
     def forward(self, signo, sent, stop, termed):
         if stop:
+            # A repeated stop signal reaches each running process again, as it
+            # reaches one command (--force-on-repeat aside); with --stop-order
+            # reverse, those whose turn has not come still wait for it.
+            for proc in self.procs:
+                if proc.running and proc.stop_pending is True:
+                    proc.stop_pending = None
             self.stop_all(sent, termed)
             return
         for proc in self.procs:
@@ -316,12 +408,9 @@ class Several:
         """The stop sequence reaches the processes: each gets its stop signal (and
         SIGCONT if stopped), in --stop-order."""
         self.stopping = True
+        self.cancel_restarts()
         for proc in self.procs:
-            if not proc.running:
-                if proc.restart_at is not None:   # a restart ahead: not any more
-                    proc.restart_at, proc.done = None, True
-                continue
-            if proc.stop_pending is None:
+            if proc.running and proc.stop_pending is None:
                 proc.stop_pending = proc.stop_with or sent
         if self.order == "reverse" and self.reverse_until is None:
             self.reverse_until = self.sup.shutdown.began + self.sup.shutdown.grace / 2
@@ -364,13 +453,35 @@ class Several:
         except OSError as error:
             log.debug("sending %s to %s: %s" % (signals.name(signo), proc.name, error.strerror))
 
+    def stopped_on_terminal(self):
+        """On a terminal: name, once, a process that the terminal stopped (it read
+        or wrote it from the background), as a shell tells of a job. waitid
+        reports a stop once and never an exit (the loop's waitpid reaps)."""
+        if not self.terminal:
+            return
+        for proc in self.procs:
+            if not proc.running or proc.told_stop == proc.pid:
+                continue
+            try:
+                info = os.waitid(os.P_PID, proc.pid, os.WSTOPPED | os.WNOHANG)
+            except OSError:
+                continue
+            if info is None or info.si_status not in _TERMINAL_STOPS:
+                continue
+            proc.told_stop = proc.pid
+            log.warning(MSG_PROCESS_TERMINAL_STOP.format(name=proc.name, pid=proc.pid,
+                                                         signal=signals.name(info.si_status)),
+                        "stopped", name=proc.name, pid=proc.pid,
+                        signal=signals.name(info.si_status))
+
     # -- timers: restarts, checks, the reverse order's limit ----------------------------
 
     def due(self):
         when = [proc.restart_at for proc in self.procs if proc.restart_at is not None]
         when += list(self.check_due.values())
-        if any(proc.check is not None and proc.running and not proc.ready
-               and proc.check.kind != "exec" for proc in self.procs):
+        when += [proc.last_until for proc in self.procs if proc.last_until is not None]
+        if any(proc.check is not None and not proc.ready and proc.check.kind != "exec"
+               and (proc.running or proc.awaiting) for proc in self.procs):
             when.append(self.clock() + READY_POLL_SECONDS)
         if self.reverse_until is not None and any(
                 proc.stop_pending not in (None, True) and proc.running for proc in self.procs):
@@ -387,8 +498,12 @@ class Several:
                 del self.check_due[proc]
                 self.run_exec_check(proc)
         for proc in self.procs:
-            if proc.check is not None and proc.running and not proc.ready \
-                    and getattr(proc, "passed", None):
+            if proc.awaiting:
+                if proc.passed or proc.failed:
+                    self.last_answer(proc, bool(proc.passed), proc.passed or proc.failed)
+                elif proc.last_until is not None and proc.last_until <= now:
+                    self.last_exec_check_late(proc)
+            elif proc.check is not None and proc.running and not proc.ready and proc.passed:
                 self.now_ready(proc, proc.passed)
         if self.reverse_until is not None:
             self.release_stops()
@@ -396,12 +511,12 @@ class Several:
     # -- --ready ------------------------------------------------------------------------
 
     def schedule_check(self, proc, when):
+        proc.passed = proc.failed = None
         if proc.check.kind == "exec":
             self.check_due[proc] = when
             return
-        proc.passed = None
-        thread = threading.Thread(target=_check_thread, args=(proc, proc.pid), daemon=True,
-                                  name="initapp-ready-%s" % proc.name)
+        thread = threading.Thread(target=_check_thread, args=(proc, proc.pid, proc.awaiting),
+                                  daemon=True, name="initapp-ready-%s" % proc.name)
         mask = signals.block_all_in_thread()
         try:
             thread.start()
@@ -409,7 +524,7 @@ class Several:
             signals.restore_thread_mask(mask)
 
     def run_exec_check(self, proc):
-        if not proc.running or proc.ready or self.stopping:
+        if not (proc.running or proc.awaiting) or proc.ready or self.stopping:
             return
         from initapp import checks
 
@@ -417,12 +532,31 @@ class Several:
             pid = checks._spawn(proc.check.argv)
         except OSError as error:
             log.debug("%s: --ready: %s" % (proc.name, error.strerror))
-            self.check_due[proc] = self.clock() + READY_POLL_SECONDS
+            if proc.awaiting:
+                self.last_answer(proc, False, error.strerror)
+            else:
+                self.check_due[proc] = self.clock() + READY_POLL_SECONDS
             return
         self.checks[pid] = proc
+        if proc.awaiting:   # the last answer is waited for as long as any check's
+            proc.last_until = self.clock() + READY_CHECK_SECONDS
+
+    def last_exec_check_late(self, proc):
+        """The last exec: check of a process that exited before it was ready has
+        not answered in READY_CHECK_SECONDS: it failed (its group is killed; the
+        loop reaps it)."""
+        from initapp import checks
+
+        for pid, owner in list(self.checks.items()):
+            if owner is proc:
+                del self.checks[pid]
+                checks._kill_group(pid)
+        self.last_answer(proc, False, "exec: still running after %gs" % READY_CHECK_SECONDS)
 
     def check_ended(self, proc, status):
-        if status == 0 and proc.running and not self.stopping:
+        if proc.awaiting:
+            self.last_answer(proc, status == 0, "exec: " + describe(status))
+        elif status == 0 and proc.running and not self.stopping:
             self.now_ready(proc, "exec: exited with 0")
         elif proc.running and not proc.ready and not self.stopping:
             self.check_due[proc] = self.clock() + READY_POLL_SECONDS
@@ -450,15 +584,24 @@ class Several:
         return [proc.summary() for proc in self.procs]
 
 
-def _check_thread(proc, pid):
-    """A tcp:, http: or file: check, run until it passes or the process is gone.
-    It only sets proc.passed: the loop's timer reads it."""
+def _who(proc):
+    """NAME (pid N), or NAME alone for a process never started."""
+    return proc.name if proc.pid is None else "%s (pid %d)" % (proc.name, proc.pid)
+
+
+def _check_thread(proc, pid, once=False):
+    """A tcp:, http: or file: check, run until it passes or the process is gone;
+    once: one check only (the process exited before it was ready). It only sets
+    proc.passed or proc.failed: the loop's timer reads them."""
     from initapp import checks
 
-    while proc.running and proc.pid == pid:
+    while once or proc.running and proc.pid == pid:
         ok, reason = checks.run(proc.check, READY_CHECK_SECONDS)
         if ok:
             proc.passed = reason
+            return
+        if once:
+            proc.failed = reason
             return
         time.sleep(READY_POLL_SECONDS)
 
