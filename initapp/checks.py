@@ -458,6 +458,7 @@ class Output:
         self.tail = b""
         self.done = False       # read to its end, or collected: the thread closes the pipe
         self.reason = None      # why it failed, when its wait status cannot tell (its limit)
+        self.owner = None       # what its caller started it for (procs: the run it checks)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="initapp-check-output",
                                         daemon=True)

@@ -19,7 +19,7 @@ import os
 from initapp import signals
 from initapp.log import quoted
 from initapp.defaults import (EXIT_TIMEOUT, GRACE_SECONDS, JOB_CONTROL_SIGNAL_NAMES,
-                              STOP_SIGNAL_NAMES, USAGE)
+                              MSG_EMPTY_ITEM, STOP_SIGNAL_NAMES, STOP_WITH_REFUSED, USAGE)
 
 
 class UsageError(Exception):
@@ -242,7 +242,15 @@ def restart_item(text):
 
 
 def stop_with_item(text):
-    return _keyed(text, signals.parse)
+    def ending(value):
+        signo = signals.parse(value)
+        if signals.name(signo) in STOP_WITH_REFUSED:
+            # It suspends or continues a process: it ends none, and the stop
+            # continues a stopped process at once anyway.
+            raise ValueError("%s does not end a process: %s" % (signals.name(signo),
+                                                               quoted(value)))
+        return signo
+    return _keyed(text, ending)
 
 
 def ready_item(text):
@@ -252,7 +260,10 @@ def ready_item(text):
         try:
             return checks.parse(value)
         except ValueError as error:
-            raise ValueError("%s: %s" % (error, quoted(value))) from None
+            said = str(error)   # most of checks.parse's messages quote the value already
+            if quoted(value) in said:
+                raise
+            raise ValueError("%s: %s" % (said, quoted(value))) from None
     return _keyed(text, check)
 
 
@@ -515,6 +526,9 @@ def _apply_environment(config, environ):
                 continue
             items = [text] if option.kind != "list" else \
                 [item.strip(WHITESPACE) for item in text.split(",")]
+            if "" in items:   # a comma too many: a usage error, for every list alike
+                config.fail(MSG_EMPTY_ITEM.format(where=option.variable, value=quoted(text)))
+                continue
         for item in items:
             _set(config, option, item, option.variable)
 

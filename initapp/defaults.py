@@ -149,6 +149,7 @@ MSG_SETUP_FAILED = "cannot start {cmd}: {what}: {error}"
 MSG_UNNAMED_ENV = ("an environment entry with an empty name ({entry}) cannot be passed to "
                    "the child: left out")
 MSG_FORK_FAILED = "cannot start {cmd}: {error}"
+MSG_EMPTY_ITEM = "{where}: an empty item in {value} (a comma too many?)"
 MSG_NO_COMMAND = "no command given (usage: init.pyz [OPTIONS] [--] COMMAND [ARG...])"
 # The oldest CPython initapp runs on (signal.valid_signals and the rest of its
 # standard library). The archive's __main__ checks it first, in code an older
@@ -358,4 +359,18 @@ MSG_PROCESS_NOT_READY_AT_STOP = "{name} was not ready when the stop began: --rea
 MSG_PROCESS_CHECK_RUNNING = "its first check was still running"
 MSG_PROCESS_NOT_CHECKED = "not checked yet"
 MSG_PROCESS_NOT_STARTED = "{name} was never started"
+# A process that could not be started (out of descriptors for its pipes, fork
+# failed) is an ending process with EXIT_INTERNAL, as one command that cannot be.
+MSG_PROCESS_CANNOT_START = "cannot start {name} ({command}): {error}"
+MSG_RELAY_FAILED = "cannot relay the processes' output: {error}"
+MSG_PROCESS_LAST_CHECK = ("{name} (pid {pid}) exited with 0 before its --ready check passed: "
+                          "checking once more")
+MSG_PROCESS_NOT_READY = ("{name} (pid {pid}) exited with 0 before it was ready ({check}: "
+                         "{reason}): stopping all")
+MSG_PROCESS_NOT_RESTARTED = "not restarted"
+MSG_PROCESS_TERMINAL_STOP = ("{name} (pid {pid}) is stopped by {signal}: it used the terminal "
+                             "from the background; the stop sequence continues it")
+# --stop-with: a signal that suspends or continues a process ends none (and the
+# stop continues a stopped process at once).
+STOP_WITH_REFUSED = ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCONT")
 MSG_NOTIFY_FAILED = "cannot send READY=1 to $NOTIFY_SOCKET {socket}: {error}"

@@ -50,6 +50,7 @@ class Ending:
         self.main_oom = False
         self.limit = None          # the memory limit, read when an OOM kill is found
         self.processes = None      # several processes: each one's summary (procs.py)
+        self.tree_gone = None      # ... and when the last was gone (the relay then writes)
 
     def other_killed(self, pid):
         """A process of the tree other than the main child died of SIGKILL (not
@@ -62,16 +63,27 @@ class Ending:
     def main_ended(self, status, killed_by_init):
         who = MSG_MAIN.format(pid=self.pid, command=self.command)
         what = describe(status)
-        if status in _MAYBE_OOM and not killed_by_init and self.oom.killed():
-            self.main_oom, self.limit = True, self.oom.limit()
-            words = cgroup.size(self.limit)
-            self.main = MSG_OOM.format(who=who, limit=words) if status == KILLED \
-                else MSG_OOM_TREE.format(who=who, code=from_status(status), limit=words)
-            log.warning(self.main, "reaped", pid=self.pid, status=what, main=True, oom=True,
-                        memory_limit=self.limit)
-            return
+        if not killed_by_init:
+            self.main = self.oom_killed(who, status, "reaped", pid=self.pid, status=what,
+                                        main=True)
+            if self.main:
+                self.main_oom = True
+                return
         self.main = "%s %s" % (who, what)
         log.info(self.main, "reaped", pid=self.pid, status=what, main=True)
+
+    def oom_killed(self, who, wait_status, event="oom", **fields):
+        """When the OOM killer ended who (its wait status says SIGKILL, or 137 from
+        a shell, and the cgroup's counter rose): warn, and return the words; else
+        None. Not for a process initapp itself killed at the deadline."""
+        if wait_status not in _MAYBE_OOM or not self.oom.killed():
+            return None
+        self.limit = self.oom.limit()
+        words = cgroup.size(self.limit)
+        message = MSG_OOM.format(who=who, limit=words) if wait_status == KILLED \
+            else MSG_OOM_TREE.format(who=who, code=from_status(wait_status), limit=words)
+        log.warning(message, event, oom=True, memory_limit=self.limit, **fields)
+        return message
 
     def exit_code(self, status, shutdown, success_codes):
         """The init's exit code, told in one summary event."""
@@ -95,6 +107,7 @@ class Ending:
         if not (log.json_format or log.enabled(log.INFO)):
             return
         now = self.clock()
+        gone = now if self.tree_gone is None else self.tree_gone
         oom_kills = self.oom.since_start()
         killed = shutdown.killed
         fields = {
@@ -104,7 +117,7 @@ class Ending:
             "runtime": round(now - shutdown.started, 3), "reaped": self.reaped,
             "timed_out": shutdown.timed_out, "stop": shutdown.why,
             "stop_at": None if shutdown.began is None else round(shutdown.began - shutdown.started, 3),
-            "stop_took": None if shutdown.began is None else round(now - shutdown.began, 3),
+            "stop_took": None if shutdown.began is None else round(gone - shutdown.began, 3),
             "killed": killed[1] if killed else [], "killed_count": killed[2] if killed else 0,
             "forced_by": shutdown.forced_by,
         }
@@ -112,6 +125,11 @@ class Ending:
         if shutdown.began is not None:
             parts.append("stop: %s at %.2fs, the tree took %.2fs to exit"
                          % (shutdown.why, fields["stop_at"], fields["stop_took"]))
+        if self.tree_gone is not None:
+            fields["output_took"] = round(now - gone, 3)
+            if fields["output_took"] >= 0.01:
+                parts.append("the processes' output took %.2fs more to write"
+                             % fields["output_took"])
         parts.append("%d process(es) reaped" % self.reaped)
         if killed:
             parts.append(MSG_SUMMARY_KILLED.format(processes=killed[0]) if shutdown.forced_by is None
@@ -120,8 +138,9 @@ class Ending:
         if self.processes:
             fields["processes"] = self.processes
             parts.append("processes: " + ", ".join(
-                "%(name)s (pid %(pid)s) %(ended)s, %(restarts)d restart(s)" % proc
-                for proc in self.processes))
+                ("%(name)s %(ended)s" if proc["pid"] is None else
+                 "%(name)s (pid %(pid)s) %(ended)s") % proc
+                + ", %d restart(s)" % proc["restarts"] for proc in self.processes))
         if oom_kills:
             parts.append("the OOM killer killed %d process(es) of the cgroup" % oom_kills)
         log.summary("; ".join(parts), "exit", **fields)

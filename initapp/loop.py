@@ -103,6 +103,8 @@ class Supervisor:
             return False
         self.children_left = True
         self.held = (signo, sent, self.clock(), delayable)
+        if self.several is not None:
+            self.several.stop_held()
         return True
 
     def release_held(self):
@@ -142,8 +144,9 @@ class Supervisor:
 
     def exit_code(self):
         if self.several is not None:
-            # What the processes wrote reaches the output before the summary.
-            now = self.clock()
+            # What the processes wrote reaches the output before the summary; the
+            # summary tells the tree's time and the relay's apart.
+            now = self.ending.tree_gone = self.clock()
             deadline = self.shutdown.deadline if self.shutdown.active else None
             self.several.finish(max(deadline or now, now + 1.0))
             self.ending.processes = self.several.summary()
@@ -155,6 +158,8 @@ class Supervisor:
         self.reap()
         if self.terminal and self.status is None:
             self.follow_child_stop()
+        if self.several is not None:
+            self.several.stopped_on_terminal()
 
     def follow_child_stop(self):
         """The main child stopped on the terminal: hand it the terminal, or stop
@@ -301,6 +306,10 @@ class Supervisor:
         stops = self.config.stop_signals
         signo, sent = self.config.route(signals.SIGTERM if signals.SIGTERM in stops
                                         else min(stops))
+        if self.several is not None:
+            # Several processes: no signal was received, none is rewritten; each
+            # process gets SIGTERM (or its --stop-with), as when one's end stops all.
+            sent = signals.SIGTERM
         if sent == 0:
             log.info("not sending %s (rewritten to 0): the grace period still holds"
                      % signals.name(signo))

@@ -11,7 +11,7 @@ import time
 from initapp import cli, log, signals, spawn
 from initapp.defaults import (EXIT_INTERNAL, EXIT_USAGE, LICENSE, MSG_BAD_USER,
                               MSG_BAD_WORKDIR, MSG_FORK_FAILED, MSG_NO_COMMAND,
-                              MSG_PDEATHSIG_FAILED, MSG_SUBREAPER_FAILED)
+                              MSG_PDEATHSIG_FAILED, MSG_RELAY_FAILED, MSG_SUBREAPER_FAILED)
 
 
 def main(argv=None):
@@ -264,8 +264,13 @@ def run_several(config, launch, pid1, oom):
     if config.log_prefix and len(plan) > 1:
         from initapp.relay import Relay
 
-        relay = Relay([proc.name for proc in plan])
-        relay.start()
+        try:
+            relay = Relay([proc.name for proc in plan])
+            relay.start()
+        except (OSError, RuntimeError) as error:   # out of descriptors, or of threads
+            log.error(MSG_RELAY_FAILED.format(error=getattr(error, "strerror", None) or error),
+                      "not_started")
+            return EXIT_INTERNAL
     supervisor.notify_socket = os.environ.get("NOTIFY_SOCKET")
     several = procs.Several(supervisor, plan, main, launch, relay)
     supervisor.several = several

@@ -31,13 +31,16 @@ import time
 
 from initapp import log, signals, spawn
 from initapp.cli import UsageError
-from initapp.defaults import (MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_OUTPUT, MSG_NOTIFY_FAILED,
+from initapp.defaults import (EXIT_INTERNAL, MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_OUTPUT,
+                              MSG_NOTIFY_FAILED, MSG_PROCESS_CANNOT_START,
                               MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_CHECK_RUNNING,
-                              MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP, MSG_PROCESS_MAY_EXIT,
-                              MSG_PROCESS_NOT_CHECKED, MSG_PROCESS_NOT_READY_AT_STOP,
+                              MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP, MSG_PROCESS_LAST_CHECK,
+                              MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_CHECKED, MSG_PROCESS_NOT_READY,
+                              MSG_PROCESS_NOT_READY_AT_STOP, MSG_PROCESS_NOT_RESTARTED,
                               MSG_PROCESS_NOT_STARTED,
                               MSG_PROCESS_OPTION_TWICE, MSG_PROCESS_READY,
-                              MSG_PROCESS_RESTART, MSG_PROCESS_STARTED, MSG_PROCESS_TWICE,
+                              MSG_PROCESS_RESTART, MSG_PROCESS_STARTED,
+                              MSG_PROCESS_TERMINAL_STOP, MSG_PROCESS_TWICE,
                               MSG_PROCESS_UNKNOWN, MSG_PROCFILE_EMPTY, MSG_PROCFILE_LINE,
                               MSG_PROCFILE_NAME, MSG_PROCFILE_UNREADABLE,
                               MSG_SEVERAL_SINGLE_CHILD, PROCESS_NAME_VARIABLE,
@@ -47,6 +50,11 @@ from initapp.defaults import (MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_OUTPUT, MSG
                               RESTART_RESET_SECONDS)
 from initapp.exitcode import describe, from_status
 from initapp.log import quoted
+
+
+# The terminal's stops of a background process: reading it (or writing it under
+# stty tostop, or changing its settings).
+_TERMINAL_STOPS = frozenset(signals.parse(name) for name in ("SIGTTIN", "SIGTTOU"))
 
 
 class Proc:
@@ -72,10 +80,24 @@ class Proc:
         self.restart_at = None
         self.stop_pending = None    # --stop-order reverse: the signal it waits to get
         self.how = None             # how it ended, in words, for the summary
+        self.oom = False            # the kernel's OOM killer ended it
+        # A --may-exit exit 0 before --ready passed: the check's one last answer
+        # decides whether it was ready (the next start) or not (an ending process).
+        self.awaiting = False
+        self.answer = _Answer()     # its check thread's answer (for this run only)
+        self.told_stop = None       # the pid whose stop on the terminal was reported
+
+    @property
+    def passed(self):
+        return self.answer.passed
+
+    @property
+    def failed(self):
+        return self.answer.failed
 
     def summary(self):
         return {"name": self.name, "pid": self.pid, "ended": self.how or "running",
-                "restarts": self.restarts}
+                "restarts": self.restarts, "oom": self.oom}
 
 
 # -- the plan: which processes, with which options --------------------------------------
@@ -184,6 +206,10 @@ class Several:
         self.checks_ended = False   # the stop began: no check runs any more
         self.notified = not any(proc.check for proc in procs)
         self.order = supervisor.config.stop_order
+        # On a terminal: the main process gets its foreground (when initapp's group
+        # held it), as one command does; the others run in the background, and one
+        # stopped for reading (or writing) it is named.
+        self.terminal = spawn.on_terminal()
 
     # -- starting -----------------------------------------------------------------------
 
@@ -206,22 +232,21 @@ class Several:
             # Its name, set at every start (a restart has a new pid, the same name):
             # inspect reads it from /proc/PID/environ. One process gets none.
             env_changes = dict(env_changes, **{PROCESS_NAME_VARIABLE: proc.name})
-        launch = spawn.Launch(proc.argv, self.launch.inherited, False, False,
+        launch = spawn.Launch(proc.argv, self.launch.inherited,
+                              self.launch.foreground and proc is self.main, False,
                               self.launch.credentials, self.launch.workdir,
                               env_changes, self.launch.names)
-        if self.relay is not None:
-            launch.stdio = self.relay.pipes(proc.name)
+        launch.name = proc.name
         try:
+            # Inside the try: the relay's pipes fail as a fork does (out of descriptors).
+            if self.relay is not None:
+                launch.stdio = self.relay.pipes(proc.name)
             pid = spawn.spawn(launch)
         except OSError as error:
-            log.error("cannot start %s: %s" % (proc.name, error.strerror))
-            proc.done, proc.how = True, "could not be started"
             if self.relay is not None:
                 self.relay.started(proc.name)
-            self.ended(proc)
+            self.not_started(proc, error)
             return False
-        finally:
-            pass
         if self.relay is not None:
             self.relay.started(proc.name)
         proc.pid, proc.running, proc.started_at = pid, True, self.clock()
@@ -236,6 +261,19 @@ class Several:
             self.schedule_check(proc, self.clock())
         return True
 
+    def not_started(self, proc, error):
+        """proc could not be started: an ending process, with EXIT_INTERNAL (as one
+        command that cannot be started), whether at the start or at a restart."""
+        log.error(MSG_PROCESS_CANNOT_START.format(name=proc.name, command=log.clip(proc.argv[0]),
+                                                  error=error.strerror), "not_started",
+                  name=proc.name)
+        proc.done, proc.running, proc.restart_at = True, False, None
+        proc.how = "could not be started (%s)" % error.strerror
+        proc.status = EXIT_INTERNAL << 8   # the wait status of an exit with that code
+        if not self.stopping:
+            self.ended(proc)
+        self.check_all_done()
+
     # -- a process's end ----------------------------------------------------------------
 
     def reaped(self, pid, status):
@@ -249,7 +287,15 @@ class Several:
             return False
         proc.running, proc.status = False, status
         what = describe(status)
+        if self.sup.shutdown.killed_at is None:
+            oom = self.sup.ending.oom_killed("%s (pid %d)" % (proc.name, pid), status,
+                                             name=proc.name)
+            if oom:
+                proc.oom = True
+                what += ", by the kernel's OOM killer"
         proc.how = what
+        if proc is self.main and self.launch.foreground:
+            spawn.take_terminal_back(pid)
         now = self.clock()
         fields = {"name": proc.name, "pid": pid, "status": what}
         if not self.stopping and self.restarts(proc, status):
@@ -272,6 +318,13 @@ class Several:
                             **fields)
                 proc.backoff = min(proc.backoff * 2, RESTART_MAX_SECONDS)
                 return True
+        if not self.stopping and proc.may_exit and status == 0 and self.unready(proc):
+            # Ended before it was ready: what its check says now decides.
+            proc.awaiting = True
+            log.info(MSG_PROCESS_LAST_CHECK.format(name=proc.name, pid=pid), "last_check",
+                     **fields)
+            self.schedule_check(proc, self.clock())
+            return True
         proc.done = True
         if not self.stopping and proc.may_exit and status == 0:
             log.info(MSG_PROCESS_MAY_EXIT.format(name=proc.name, pid=pid), "ended", **fields)
@@ -288,6 +341,34 @@ class Several:
     def restarts(proc, status):
         return proc.restart == "always" or proc.restart == "on-failure" and status != 0
 
+    def unready(self, proc):
+        """Whether proc has a --ready check that has not passed (one its thread saw
+        pass, not yet read by the loop's timer, makes it ready now)."""
+        if proc.check is None or proc.ready:
+            return False
+        if proc.passed:
+            self.now_ready(proc, proc.passed)
+            return False
+        return True
+
+    def last_answer(self, proc, ok, reason):
+        """The check of a process that exited with 0 before it was ready answered:
+        passed, it was ready (the others start); failed, it is an ending process."""
+        proc.awaiting, proc.done = False, True
+        fields = {"name": proc.name, "pid": proc.pid, "status": proc.how}
+        if ok:
+            self.now_ready(proc, reason)
+            log.info(MSG_PROCESS_MAY_EXIT.format(name=proc.name, pid=proc.pid), "ended",
+                     **fields)
+        else:
+            proc.how += " before it was ready"
+            log.warning(MSG_PROCESS_NOT_READY.format(name=proc.name, pid=proc.pid,
+                                                     check=proc.check.text, reason=reason),
+                        "not_ready", **fields)
+            self.ended(proc)
+        self.release_stops()
+        self.check_all_done()
+
     def ended(self, proc):
         """An ending process: the stop sequence for all, its code initapp's."""
         self.cause = proc
@@ -295,9 +376,26 @@ class Several:
         sup = self.sup
         if sup.pre_stop is not None and sup.hold_for_pre_stop(signals.SIGTERM, signals.SIGTERM,
                                                               False):
-            self.stopping = True
             return
         self.stop_all(signals.SIGTERM)
+
+    def stop_held(self):
+        """The stop began and --pre-stop holds its signals: from now on nothing
+        starts (a process becoming ready during the hook starts no other), nothing
+        restarts, no check runs; the stop signals go out when the hook ends."""
+        self.stopping = True
+        self.cancel_restarts()
+        self.end_checks()
+
+    def cancel_restarts(self):
+        """The stop has begun: no process starts again, and no answer of a last
+        check is waited for (its process's exit 0 ended it)."""
+        for proc in self.procs:
+            if proc.restart_at is not None:
+                proc.restart_at, proc.done = None, True
+                proc.how += ", " + MSG_PROCESS_NOT_RESTARTED
+            if proc.awaiting:
+                proc.awaiting, proc.done = False, True
 
     def check_all_done(self):
         if self.sup.status is not None:
@@ -316,8 +414,9 @@ class Several:
             status = signals.SIGTERM
         self.sup.status = status
         self.sup.ending.pid = decisive.pid
-        self.sup.ending.main = MSG_PROCESS_ENDED.format(name=decisive.name, pid=decisive.pid,
-                                                        what=decisive.how or describe(status))
+        self.sup.ending.main = _who(decisive) + " " + (decisive.how or describe(status))
+        if decisive.oom:
+            self.sup.ending.main_oom = True
         if self.sup.delayed:
             self.sup.delayed.clear()
 
@@ -325,6 +424,12 @@ class Several:
 
     def forward(self, signo, sent, stop, termed):
         if stop:
+            # A repeated stop signal reaches each running process again, as it
+            # reaches one command (--force-on-repeat aside); with --stop-order
+            # reverse, those whose turn has not come still wait for it.
+            for proc in self.procs:
+                if proc.running and proc.stop_pending is True:
+                    proc.stop_pending = None
             self.stop_all(sent, termed)
             return
         for proc in self.procs:
@@ -336,12 +441,9 @@ class Several:
         """The stop sequence reaches the processes: each gets its stop signal (and
         SIGCONT if stopped), in --stop-order."""
         self.stopping = True
+        self.cancel_restarts()
         for proc in self.procs:
-            if not proc.running:
-                if proc.restart_at is not None:   # a restart ahead: not any more
-                    proc.restart_at, proc.done = None, True
-                continue
-            if proc.stop_pending is None:
+            if proc.running and proc.stop_pending is None:
                 proc.stop_pending = proc.stop_with or sent
         if self.order == "reverse" and self.reverse_until is None:
             self.reverse_until = self.sup.shutdown.began + self.sup.shutdown.grace / 2
@@ -385,14 +487,36 @@ class Several:
         except OSError as error:
             log.debug("sending %s to %s: %s" % (signals.name(signo), proc.name, error.strerror))
 
+    def stopped_on_terminal(self):
+        """On a terminal: name, once, a process that the terminal stopped (it read
+        or wrote it from the background), as a shell tells of a job. waitid
+        reports a stop once and never an exit (the loop's waitpid reaps)."""
+        if not self.terminal:
+            return
+        for proc in self.procs:
+            if not proc.running or proc.told_stop == proc.pid:
+                continue
+            try:
+                info = os.waitid(os.P_PID, proc.pid, os.WSTOPPED | os.WNOHANG)
+            except OSError:
+                continue
+            if info is None or info.si_status not in _TERMINAL_STOPS:
+                continue
+            proc.told_stop = proc.pid
+            log.warning(MSG_PROCESS_TERMINAL_STOP.format(name=proc.name, pid=proc.pid,
+                                                         signal=signals.name(info.si_status)),
+                        "stopped", name=proc.name, pid=proc.pid,
+                        signal=signals.name(info.si_status))
+
     # -- timers: restarts, checks, the reverse order's limit ----------------------------
 
     def due(self):
         when = [proc.restart_at for proc in self.procs if proc.restart_at is not None]
         when += list(self.check_due.values())
         when += list(self.check_until.values())
-        if any(proc.check is not None and proc.running and not proc.ready
-               and proc.check.kind != "exec" for proc in self.procs) and not self.checks_ended:
+        if any(proc.check is not None and not proc.ready and proc.check.kind != "exec"
+               and (proc.running or proc.awaiting) for proc in self.procs) \
+                and not self.checks_ended:
             when.append(self.clock() + READY_POLL_SECONDS)
         if self.reverse_until is not None and any(
                 proc.stop_pending not in (None, True) and proc.running for proc in self.procs):
@@ -414,8 +538,11 @@ class Several:
                 del self.check_until[pid]
                 self.check_timed_out(pid)
         for proc in self.procs:
-            if proc.check is not None and proc.running and not proc.ready \
-                    and getattr(proc, "passed", None) and not self.checks_ended:
+            if proc.awaiting:
+                if proc.passed or proc.failed:
+                    self.last_answer(proc, bool(proc.passed), proc.passed or proc.failed)
+            elif proc.check is not None and proc.running and not proc.ready and proc.passed \
+                    and not self.checks_ended:
                 self.now_ready(proc, proc.passed)
         if self.reverse_until is not None:
             self.release_stops()
@@ -423,12 +550,14 @@ class Several:
     # -- --ready ------------------------------------------------------------------------
 
     def schedule_check(self, proc, when):
+        # A new answer for each run: a thread still checking an earlier run (a
+        # restart) answers into that run's, which the loop no longer reads.
+        proc.answer = _Answer()
         if proc.check.kind == "exec":
             self.check_due[proc] = when
             return
-        proc.passed = None
-        thread = threading.Thread(target=_check_thread, args=(proc, proc.pid), daemon=True,
-                                  name="initapp-ready-%s" % proc.name)
+        thread = threading.Thread(target=_check_thread, args=(proc, proc.answer, proc.awaiting),
+                                  daemon=True, name="initapp-ready-%s" % proc.name)
         mask = signals.block_all_in_thread()
         try:
             thread.start()
@@ -436,7 +565,8 @@ class Several:
             signals.restore_thread_mask(mask)
 
     def run_exec_check(self, proc):
-        if not proc.running or proc.ready or self.stopping or self.checks_ended:
+        if not (proc.running or proc.awaiting) or proc.ready or self.stopping \
+                or self.checks_ended:
             return
         from initapp import checks
 
@@ -444,8 +574,12 @@ class Several:
             pid, output = checks.start_command(proc.check.argv, self.launch)
         except OSError as error:
             log.debug("%s: --ready: %s" % (proc.name, error.strerror))
-            self.check_due[proc] = self.clock() + READY_POLL_SECONDS
+            if proc.awaiting:
+                self.last_answer(proc, False, error.strerror)
+            else:
+                self.check_due[proc] = self.clock() + READY_POLL_SECONDS
             return
+        output.owner = proc.answer      # the run it checks
         self.outputs[pid] = output
         self.checks[pid] = proc
         self.check_until[pid] = self.clock() + READY_CHECK_SECONDS
@@ -453,13 +587,16 @@ class Several:
     def check_timed_out(self, pid):
         """An exec: check still running at its limit: SIGKILL its group and itself
         (not reaped yet, so its pid is still its own). Not waited for: its end is
-        reaped as any child's, and counts as not ready yet."""
+        reaped as any child's, and counts as not ready yet (for the last check of
+        a process that exited before it was ready: as failed)."""
         from initapp import checks
 
         proc = self.checks[pid]
         checks._kill_group(pid)
         output = self.outputs[pid]
         output.reason = MSG_CHECK_COMMAND_TIMED_OUT.format(seconds=READY_CHECK_SECONDS)
+        if proc.awaiting or output.owner is not proc.answer:
+            return      # told once, with its last answer; or a check of an earlier run
         # A warning once a process: a check that always hangs would fill the log.
         report = log.debug if proc.check_hung else log.warning
         proc.check_hung = True
@@ -475,7 +612,13 @@ class Several:
         line = output.collect()
         if self.checks_ended:
             return      # killed by the stop
-        if status == 0 and proc.running and not self.stopping:
+        if output.owner is not proc.answer:
+            return      # it checked an earlier run (its process started again): not this one
+        if proc.awaiting:
+            ok, reason = checks.outcome(status)
+            self.last_answer(proc, ok and output.reason is None,
+                             "exec: " + _with_output(output.reason or reason, line))
+        elif status == 0 and proc.running and not self.stopping:
             self.now_ready(proc, "exec: exited with 0")
         elif proc.running and not proc.ready and not self.stopping:
             reason = _with_output(output.reason or checks.outcome(status)[1], line)
@@ -538,17 +681,37 @@ class Several:
         return [proc.summary() for proc in self.procs]
 
 
-def _check_thread(proc, pid):
-    """A tcp:, http: or file: check, run until it passes or the process is gone.
-    It only sets proc.passed: the loop's timer reads it."""
+def _who(proc):
+    """NAME (pid N), or NAME alone for a process never started."""
+    return proc.name if proc.pid is None else "%s (pid %d)" % (proc.name, proc.pid)
+
+
+class _Answer:
+    """What a check thread found for one run of its process: passed or failed
+    (the reason), set by the thread, read by the loop's timer."""
+
+    __slots__ = ("passed", "failed")
+
+    def __init__(self):
+        self.passed = self.failed = None
+
+
+def _check_thread(proc, answer, once=False):
+    """A tcp:, http: or file: check, run until it passes or the run it checks is
+    gone (its process ended or started again); once: one check only (the process
+    exited before it was ready). It only sets answer's fields."""
     from initapp import checks
 
-    while proc.running and proc.pid == pid:
+    while once or proc.running and proc.answer is answer:
         ok, reason = checks.run(proc.check, READY_CHECK_SECONDS)
         if ok:
-            proc.passed = reason
+            answer.passed = reason
             return
-        proc.check_last = reason
+        if proc.answer is answer:
+            proc.check_last = reason
+        if once:
+            answer.failed = reason
+            return
         time.sleep(READY_POLL_SECONDS)
 
 

@@ -52,6 +52,8 @@ class Launch:
         self.names = names or {}          # "user": the flag as typed or variable, for errors
         self.stdio = None                 # (out, err): the child's fd 1 and 2 (the log relay)
         self.stdin = None                 # the child's fd 0 (an exec: check's: empty)
+        self.name = None                  # several processes: its NAME, for its messages
+        self.own_stderr = None            # in the child: initapp's stderr, when stdio is set
         # Socket activation: LISTEN_PID named the init; the child is the listener.
         self.rewrite_listen_pid = os.environ.get("LISTEN_PID") == str(os.getpid())
 
@@ -172,6 +174,18 @@ def give_terminal(pid):
     except OSError as error:
         log.debug("cannot hand the terminal to the child: %s" % error.strerror)
         return False
+
+
+def take_terminal_back(pid):
+    """The process pid had the terminal's foreground and has ended: give it back
+    to initapp's group (if that group can be named here), so that the terminal's
+    Ctrl-C reaches initapp again rather than a group that is gone. SIGTTOU is
+    blocked in initapp: a background group may take the terminal."""
+    try:
+        if os.tcgetpgrp(0) == pid and os.getpgrp():
+            os.tcsetpgrp(0, os.getpgrp())
+    except OSError as error:
+        log.debug("cannot take the terminal back: %s" % error.strerror)
 
 
 def release_terminal():
@@ -373,6 +387,9 @@ def _take_terminal(session):
         log.debug("the child cannot take the terminal: %s" % error.strerror)
 
 
+_unnamed_told = False
+
+
 def _environment(launch):
     """The child's environment (None: initapp's own), made once in the parent;
     with LISTEN_PID to rewrite, a copy the child completes with its own pid."""
@@ -382,7 +399,10 @@ def _environment(launch):
     env = dict(os.environb)
     if unnamed is not None:
         env.pop(b"", None)
-        log.warning(MSG_UNNAMED_ENV.format(entry=log.printable(os.fsdecode(b"=" + unnamed))))
+        global _unnamed_told
+        if not _unnamed_told:   # once: every restart and exec: check would repeat it
+            _unnamed_told = True
+            log.warning(MSG_UNNAMED_ENV.format(entry=log.printable(os.fsdecode(b"=" + unnamed))))
     for name, value in launch.env_changes.items():
         if value is None:  # a variable to take away (USER for a --user without a name)
             env.pop(os.fsencode(name), None)
@@ -408,8 +428,20 @@ def _prepare_child(launch):
     if launch.stdin is not None:
         os.dup2(launch.stdin, 0)
     if launch.stdio is not None:
-        os.dup2(launch.stdio[0], 1)
-        os.dup2(launch.stdio[1], 2)
+        out, err = launch.stdio
+        os.dup2(out, 1)
+        if out > 2 and out != err:
+            os.close(out)   # close-on-exec anyway: its number is free for the copy below
+        if launch.name is not None:
+            # A process's: initapp's own stderr, kept (close-on-exec) for what
+            # the child may have to report: that is initapp's message, not a
+            # line of the process's. Out of descriptors, such a message goes to
+            # the relay instead. An exec: check's failure is its own output.
+            try:
+                launch.own_stderr = os.dup(2)
+            except OSError:
+                pass
+        os.dup2(err, 2)
         log.stderr_replaced()   # what fails from here on is told on the new fd 2
     if launch.session:
         os.setsid()
@@ -468,10 +500,13 @@ def _execute_script(path, argv, env):
 
 def _exec_child(launch, env):
     code, command = EXIT_INTERNAL, log.clip(launch.argv[0])
+    if launch.name is not None:   # several processes: every message names its NAME
+        command = "%s: %s" % (launch.name, command)
     try:
         try:
             _prepare_child(launch)
         except OSError as error:
+            _own_stderr(launch)
             log.error(MSG_SETUP_FAILED.format(cmd=command, error=error.strerror,
                                               what=log.clip(error.filename or "process setup")))
             return
@@ -480,9 +515,11 @@ def _exec_child(launch, env):
                 env[b"LISTEN_PID"] = str(os.getpid()).encode()
             _execute(launch.argv, env)
         except ValueError:  # an empty command name: nothing can be found by it
+            _own_stderr(launch)
             code = EXIT_NOT_FOUND
             log.error(MSG_NOT_FOUND.format(cmd=repr(command)))
         except OSError as error:
+            _own_stderr(launch)
             if error.errno in _NOT_FOUND_ERRNOS:
                 code = EXIT_NOT_FOUND
                 log.error(MSG_NOT_FOUND.format(cmd=command))
@@ -492,3 +529,13 @@ def _exec_child(launch, env):
     finally:
         # Never return into the init's code in the child, whatever happened.
         os._exit(code)
+
+
+def _own_stderr(launch):
+    """In the child, before it reports why it could not run: fd 2 back to
+    initapp's stderr (from the log relay's pipe, when it had one)."""
+    if launch.own_stderr is not None:
+        try:
+            os.dup2(launch.own_stderr, 2)
+        except OSError:
+            pass

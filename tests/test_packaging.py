@@ -424,6 +424,16 @@ def test_an_environment_entry_with_an_empty_name_is_left_out_with_a_warning(init
                              b"(=empty) cannot be passed to the child: left out\n")
 
 
+def test_an_environment_entry_with_an_empty_name_is_told_once_not_at_every_start(init_pyz):
+    # Several processes start many children (an exec: check every 0.1 s, restarts):
+    # the entry left out is the same each time, so it is told once.
+    command = [str(init_pyz), "--timeout", "1", "--run", "a=sleep 5", "--ready",
+               "a=exec:test -e /nonexistent/never", "--run", "b=sleep 5"]
+    result = run([PYTHON, "-c", ODD_ENVIRONMENT] + command)
+    assert result.returncode == 124, result.stderr
+    assert result.stderr.count(b"empty name") == 1, result.stderr
+
+
 TRACEBACK = """
 import os, runpy, sys, traceback
 os._exit = lambda code: None  # the archive's __main__ ends with it

@@ -1,0 +1,449 @@
+"""Several processes at their edges: a --may-exit process that ends before it is
+ready, running out of descriptors, a restart due while --pre-stop runs, an OOM
+kill, repeated stop signals, --timeout with -r, the terminal, and the messages
+and summary. As PID 1 and as a subreaper (not PID 1) where both apply."""
+
+import json
+import os
+import resource
+import signal
+import time
+import uuid
+
+import pytest
+
+from support import PYTHON, TRAP, UNSHARE, Terminal, cpu_seconds, wait_file, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+MODES = [pytest.param(True, id="pid1"), pytest.param(False, id="subreaper")]
+
+
+def trap(directory, *options):
+    """A trap.py COMMAND string for --run (its words only: run without a shell)."""
+    directory.mkdir(exist_ok=True)
+    return " ".join(TRAP + [str(directory)] + list(options))
+
+
+def signals_got(directory):
+    path = directory / "got"
+    return [line.split()[0][3:] for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def running_with(word):
+    """Pids of this machine whose command line holds word (a test's unique tag)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as cmdline:
+                if word.encode() in cmdline.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def kill_all(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def error_lines(init):
+    return [line for line in init.stderr().splitlines() if "error" in line]
+
+
+# -- a --may-exit process that ends before it is ready ------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("kind", ["file", "exec"])
+def test_may_exit_zero_before_ready_is_an_ending_process(start, tmp_path, pid1, kind):
+    # Its check runs once more at its exit and fails: nothing can start the processes
+    # held back, so it is an ending process (its code, 0), never an empty tree waited on.
+    web = tmp_path / "web"
+    check = "file:%s/never" % tmp_path if kind == "file" else "exec:test -e %s/never" % tmp_path
+    init = start("--run", "m=sh -c 'sleep 0.3'", "--may-exit", "m", "--ready", "m=" + check,
+                 "--run", "web=" + trap(web), pid1=pid1)
+    assert init.wait(timeout=10) == 0
+    assert not (web / "ready").exists()      # never started
+    warnings = [line for line in init.stderr().splitlines() if "before it was ready" in line]
+    assert len(warnings) == 1 and "m (pid " in warnings[0] and check in warnings[0], \
+        init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_may_exit_zero_whose_check_passes_at_its_exit_was_ready(start, tmp_path, pid1):
+    # A one-shot task (a migration) that makes its --ready file as its last act: the
+    # check runs once more at its exit, passes, and the next processes start.
+    web = tmp_path / "web"
+    init = start("-v", "--run", "migrate=sh -c 'sleep 0.3; exec touch %s/migrated'" % tmp_path,
+                 "--may-exit", "migrate", "--ready", "migrate=file:%s/migrated" % tmp_path,
+                 "--run", "web=" + trap(web, "--code", "4"), pid1=pid1)
+    wait_file(web / "ready")
+    time.sleep(0.3)
+    assert init.proc.poll() is None
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0     # a stop signal: the main process's code (migrate's 0)
+    assert signals_got(web) == ["TERM"]
+    err = init.stderr()
+    assert "migrate (pid " in err and "is ready" in err and "the others go on" in err
+
+
+# -- out of descriptors ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_out_of_descriptors_at_the_start_is_one_line_and_an_orderly_stop(start, tmp_path, pid1):
+    # The relay's pipes cannot be made for a later process: one line naming it, the
+    # processes already started get SIGTERM (not SIGKILL at the deadline), exit 1,
+    # nothing left running (not PID 1, nothing re-parented to the host's init).
+    tag = "7.%06d" % (uuid.uuid4().int % 10 ** 6)
+    args = []
+    for index in range(12):   # 22 descriptors are enough for about 7
+        args += ["--run", "p%d=sleep %s" % (index, tag)]
+
+    def few_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (22, 22))
+
+    init = start("--log-format", "json", *args, pid1=pid1, preexec=few_descriptors)
+    try:
+        assert init.wait(timeout=20) == 1
+        err = init.stderr()
+        assert "Traceback" not in err, err[-500:]
+        events = [json.loads(line) for line in err.splitlines()]
+        errors = [event["message"] for event in events if event["level"] == "error"]
+        assert len(errors) == 1 and errors[0].startswith("cannot start p") and \
+            errors[0].endswith("Too many open files"), errors
+        ended = [proc["ended"] for proc in
+                 [event for event in events if event["event"] == "exit"][-1]["processes"]]
+        started = [how for how in ended if how != "never started"]
+        assert 1 < len(started) < len(ended) and ended[len(started):] == \
+            ["never started"] * (len(ended) - len(started)), ended
+        assert set(started[:-1]) == {"killed by SIGTERM"}, ended
+        assert started[-1] == "could not be started (Too many open files)", ended
+        time.sleep(0.2)
+        assert running_with("sleep\0" + tag) == []
+    finally:
+        kill_all(running_with("sleep\0" + tag))
+
+
+def lowest_free_fd(pid):
+    used = {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+    return next(fd for fd in range(len(used) + 1) if fd not in used)
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_out_of_descriptors_at_a_restart_is_one_line_and_an_orderly_stop(start, tmp_path, pid1):
+    a = tmp_path / "a"
+    init = start("--run", "a=" + trap(a, "--code", "5"), "--run", "b=sh -c 'sleep 0.3; exit 1'",
+                 "--restart", "b=on-failure", pid1=pid1)
+    wait_file(a / "ready")
+    wait_for(lambda: "restart 1 in 1s" in init.stderr(), what="b's first end")
+    time.sleep(0.1)   # the relay closes b's pipes
+    # From now on initapp can open no descriptor: b's restart cannot get its pipes.
+    limit = lowest_free_fd(init.pid)
+    resource.prlimit(init.pid, resource.RLIMIT_NOFILE, (limit, limit))
+    assert init.wait() == 1
+    err = init.stderr()
+    assert "Traceback" not in err, err[-500:]
+    errors = error_lines(init)
+    assert len(errors) == 1 and "cannot start b" in errors[0], err
+    assert signals_got(a) == ["TERM"]
+
+
+# -- a restart due while --pre-stop runs ---------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_restart_due_during_the_pre_stop_hook_does_not_spin_the_loop(start, tmp_path, pid1):
+    # b waits out its 1 s backoff; c's end starts the stop, held by --pre-stop (3 s).
+    init = start("--pre-stop", "sleep 3", "--run", "a=sleep 30",
+                 "--run", "b=sh -c 'echo x >> b.runs; sleep 0.3; exit 1'",
+                 "--restart", "b=on-failure",
+                 "--run", "c=sh -c 'sleep 0.5; exit 5'", pid1=pid1)
+    time.sleep(1.6)          # b's restart was due at 1.3 s; the hook runs until 3.5 s
+    before = cpu_seconds(init.pid)
+    time.sleep(1.0)
+    used = cpu_seconds(init.pid) - before
+    assert init.wait() == 5
+    assert used < 0.2, "initapp used %.2f s of CPU in 1 s while the pre-stop hook ran" % used
+    # The stop has begun: no restart (b ran once).
+    assert (tmp_path / "b.runs").read_text() == "x\n"
+
+
+# -- an OOM kill of a named process -------------------------------------------------------
+
+def test_an_oom_kill_of_a_named_process_is_named(start, cgroup_v1):
+    path = cgroup_v1("memory")
+    (path / "memory.limit_in_bytes").write_text(str(64 << 20))
+    try:
+        (path / "memory.memsw.limit_in_bytes").write_text(str(64 << 20))
+    except OSError:
+        pass   # no swap accounting: the memory limit alone
+    if "oom_kill " not in (path / "memory.oom_control").read_text():
+        pytest.skip("this kernel's cgroup v1 has no oom_kill counter")
+    hog = "b = [bytearray(1 << 20) for _ in range(1024)]"
+    init = start("--log-format", "json", "--run", "hog=%s -c '%s'" % (PYTHON, hog),
+                 "--run", "b=sleep 30", setup="echo $$ > %s/cgroup.procs" % path)
+    assert init.wait(timeout=60) == 137
+    events = [json.loads(line) for line in init.stderr().splitlines() if line.startswith("{")]
+    told = [event for event in events
+            if "OOM killer" in event.get("message", "") and event.get("event") != "exit"]
+    assert told and told[0]["message"].startswith("hog (pid "), events
+    summary = [event for event in events if event.get("event") == "exit"][-1]
+    assert summary["oom"] is True
+    assert [proc["oom"] for proc in summary["processes"]] == [True, False]
+
+
+# -- a repeated stop signal ------------------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_repeated_stop_signal_is_forwarded_as_with_one_process(start, tmp_path, pid1):
+    a, b = tmp_path / "a", tmp_path / "b"
+    init = start("--grace", "3", "--run", "a=" + trap(a, "--keep"),
+                 "--run", "b=" + trap(b, "--keep", "--handle", "QUIT"), "--stop-with", "b=QUIT",
+                 pid1=pid1)
+    wait_file(a / "ready")
+    wait_file(b / "ready")
+    init.signal(signal.SIGTERM)
+    wait_for(lambda: signals_got(a) and signals_got(b), what="the first stop signal")
+    init.signal(signal.SIGTERM)
+    wait_for(lambda: len(signals_got(a)) == 2 and len(signals_got(b)) == 2, 5,
+             what="the second stop signal")
+    assert init.wait() == 137   # --keep: both ignore it, the deadline kills them
+    assert (signals_got(a), signals_got(b)) == (["TERM", "TERM"], ["QUIT", "QUIT"])
+
+
+# -- --timeout and -r ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_timeout_gives_sigterm_whatever_r_says(start, tmp_path, pid1):
+    a = tmp_path / "a"
+    init = start("--timeout", "1", "-r", "TERM:INT", "--run", "a=" + trap(a),
+                 "--run", "b=sleep 30", pid1=pid1)
+    assert init.wait() == 124
+    assert signals_got(a) == ["TERM"]
+
+
+def test_a_stop_signal_still_follows_r(start, tmp_path):
+    # The received stop signal is forwarded as -r says (only --timeout's is SIGTERM).
+    a = tmp_path / "a"
+    init = start("-r", "TERM:INT", "--run", "a=" + trap(a), "--run", "b=sleep 30")
+    wait_file(a / "ready")
+    init.signal(signal.SIGTERM)
+    init.wait()
+    assert signals_got(a) == ["INT"]
+
+
+# -- the terminal ---------------------------------------------------------------------------
+
+def on_terminal(init_pyz, pid1, *args):
+    # As PID 1, initapp leads its session and holds the terminal, as under docker run -it.
+    prefix = UNSHARE + ["setsid", "--ctty"] if pid1 else []
+    return Terminal(prefix + [str(init_pyz)] + list(args))
+
+
+def drain(terminal, seconds=0.5):
+    """What the terminal shows within seconds (or until its end)."""
+    try:
+        terminal.read_until("\0never\0", timeout=seconds)
+    except (AssertionError, ValueError):   # its time is up, or the terminal closed
+        pass
+    seen, terminal.output = terminal.output, ""
+    return seen
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_on_a_terminal_the_main_process_reads_it(init_pyz, tmp_path, pid1):
+    svc = tmp_path / "svc"
+    terminal = on_terminal(init_pyz, pid1, "--run", "svc=" + trap(svc), "--",
+                           "sh", "-c", "echo ASK-$((40+2)); read x; echo GOT-$x; exit 3")
+    try:
+        terminal.read_until("ASK-42")
+        wait_file(svc / "ready")
+        terminal.send("hello\n")
+        terminal.read_until("GOT-hello")
+        assert terminal.proc.wait(timeout=10) == 3
+        assert signals_got(svc) == ["TERM"]
+    finally:
+        terminal.close()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_ctrl_c_on_a_terminal_reaches_the_main_process_group(init_pyz, tmp_path, pid1):
+    # The main process holds the terminal: Ctrl-C reaches its whole group (the shell
+    # and what it runs), as for one process; its end stops the others with SIGTERM.
+    main, svc = tmp_path / "main", tmp_path / "svc"
+    terminal = on_terminal(init_pyz, pid1, "--run", "svc=" + trap(svc), "--",
+                           "sh", "-c", "%s; echo AFTER" % trap(main))
+    try:
+        wait_file(main / "ready")
+        wait_file(svc / "ready")
+        terminal.send("\x03")
+        assert terminal.proc.wait(timeout=10) == 130
+        assert signals_got(main) == ["INT"]
+        assert signals_got(svc) == ["TERM"]
+    finally:
+        terminal.close()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_process_stopped_reading_the_terminal_is_named_once(init_pyz, tmp_path, pid1):
+    main = tmp_path / "main"
+    main.mkdir()
+    terminal = on_terminal(init_pyz, pid1, "--run", "reader=sh -c 'read x; echo READ-$x'",
+                           "--", *(TRAP + [str(main)]))
+    try:
+        wait_file(main / "ready")
+        seen = terminal.read_until("SIGTTIN")
+        assert "reader (pid " in seen.splitlines()[-1], seen
+        time.sleep(0.5)
+        terminal.send("\x03")           # the main process ends: reader is continued, stopped
+        assert terminal.proc.wait(timeout=10) == 0
+        seen += drain(terminal)
+        assert seen.count("SIGTTIN") == 1, seen
+        assert "READ-" not in seen
+    finally:
+        terminal.close()
+
+
+# -- messages and the summary --------------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_the_summary_of_a_process_never_started_has_no_pid(start, tmp_path, pid1):
+    init = start("-v", "--ready", "a=file:%s/never" % tmp_path, "--run", "a=sleep 30",
+                 "--run", "b=sleep 30", pid1=pid1)
+    wait_for(lambda: "started a" in init.stderr(), what="a")
+    time.sleep(0.2)
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+    err = init.stderr()
+    assert "pid None" not in err, err
+    assert "b never started" in err
+
+
+def test_a_bad_ready_check_names_its_value_once(start):
+    init = start("--run", "a=sleep 1", "--ready", "a=tcp:99999", "--run", "b=sleep 1")
+    assert init.wait() == 2
+    err = init.stderr().strip()
+    assert len(err.splitlines()) == 1 and err.count("99999") == 1, err
+
+
+def test_a_command_not_found_is_initapps_own_line_naming_the_process(start):
+    init = start("--run", "b=no-such-command-here", "--run", "a=sleep 30")
+    assert init.wait() == 127
+    err = init.stderr()
+    assert "b | " not in err and "b | " not in init.stdout(), err
+    assert "[initapp] error: b: no-such-command-here: command not found" in err, err
+
+
+@pytest.mark.parametrize("variable", ["INITAPP_MAY_EXIT", "INITAPP_RESTART"])
+def test_an_empty_item_of_a_list_variable_is_a_usage_error_saying_so(start, variable):
+    # As for every comma-separated INITAPP_* list (INITAPP_SUCCESS_CODES="1,").
+    item = "b" if variable == "INITAPP_MAY_EXIT" else "b=always"
+    env = {"PATH": "/usr/bin:/bin", variable: item + ","}
+    init = start("--run", "a=sleep 1", "--run", "b=sleep 1", env=env)
+    assert init.wait() == 2
+    err = init.stderr().strip()
+    assert len(err.splitlines()) == 1 and variable in err and "empty item" in err, err
+
+
+@pytest.mark.parametrize("name", ["STOP", "TSTP", "TTIN", "TTOU", "CONT"])
+def test_stop_with_a_signal_that_does_not_end_a_process_is_a_usage_error(start, name):
+    init = start("--run", "a=sleep 1", "--run", "b=sleep 1", "--stop-with", "a=" + name)
+    assert init.wait() == 2
+    err = init.stderr().strip()
+    assert len(err.splitlines()) == 1 and "--stop-with" in err, err
+
+
+def test_stop_with_kill_ends_that_process_at_once(start, tmp_path):
+    # KILL is allowed: a process known to need no graceful stop (or to ignore TERM)
+    # ends at once instead of holding the stop until the deadline.
+    a = tmp_path / "a"
+    init = start("--grace", "5", "--run", "a=" + trap(a), "--run", "b=" + trap(tmp_path / "b",
+                                                                          "--ignore", "TERM"),
+                 "--stop-with", "b=KILL")
+    wait_file(a / "ready")
+    wait_file(tmp_path / "b" / "ready")
+    began = time.monotonic()
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 0
+    assert time.monotonic() - began < 2.5
+    assert signals_got(a) == ["TERM"]
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_stop_during_the_main_processs_backoff_exits_with_its_last_code(start, tmp_path, pid1):
+    # The main process's code, as for any stop signal: its last end (exit 3), since it
+    # got no stop signal; the summary says it was not restarted.
+    b = tmp_path / "b"
+    init = start("-v", "--run", "a=sh -c 'sleep 0.2; exit 3'", "--restart", "a=on-failure",
+                 "--run", "b=" + trap(b), pid1=pid1)
+    wait_for(lambda: "restart 1 in 1s" in init.stderr(), what="a's first end")
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 3
+    assert "a (pid " in init.stderr() and "exited with 3, not restarted" in init.stderr()
+    assert signals_got(b) == ["TERM"]
+
+
+def test_the_summary_tells_the_trees_time_and_the_relays_wait_apart(start, tmp_path):
+    # stdout a FIFO nobody reads: the tree is gone at once after SIGTERM, the relay
+    # then waits for the stalled output until the deadline (--grace 2).
+    fifo = tmp_path / "stdout"
+    os.mkfifo(str(fifo))
+    reader = os.open(str(fifo), os.O_RDONLY | os.O_NONBLOCK)   # held open, never read
+    try:
+        flood = "%s -c \"import os\nwhile True: os.write(1, b'x' * 99 + b'\\\\n')\"" % PYTHON
+        init = start("-v", "--grace", "2", "--run", "a=" + flood, "--run", "b=sleep 30",
+                     setup="exec >%s" % fifo)
+        time.sleep(1.0)
+        init.signal(signal.SIGTERM)
+        assert init.wait() == 143
+        summary = [line for line in init.stderr().splitlines() if "ran " in line][-1]
+        took = float(summary.split("the tree took ")[1].split("s")[0])
+        waited = float(summary.split("the processes' output took ")[1].split("s")[0])
+        assert took < 1.0 and 1.0 < waited < 3.0, summary
+    finally:
+        os.close(reader)
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_stop_signal_held_by_pre_stop_starts_and_restarts_nothing(start, tmp_path, pid1):
+    # The engine's SIGTERM is held while --pre-stop runs (2 s). Meanwhile a's check
+    # passes (1 s) and b's restart falls due (1.5 s): the stop has begun, so c never
+    # starts and b does not run again.
+    init = start("--pre-stop", "sleep 2", "--run", "m=sleep 30",
+                 "--run", "b=sh -c 'echo x >> b.runs; sleep 0.5; exit 1'",
+                 "--restart", "b=on-failure",
+                 "--run", "a=sh -c 'sleep 1; touch a.ready; exec sleep 30'",
+                 "--ready", "a=file:a.ready",
+                 "--run", "c=sh -c 'echo x >> c.runs; exec sleep 30'", pid1=pid1)
+    wait_file(tmp_path / "b.runs")
+    init.signal(signal.SIGTERM)
+    began = time.monotonic()
+    assert init.wait(timeout=15) == 128 + signal.SIGTERM
+    assert 1.8 < time.monotonic() - began < 6     # the hook's 2 s, then the stop
+    assert (tmp_path / "a.ready").exists()          # its check would have passed
+    assert not (tmp_path / "c.runs").exists(), init.stderr()
+    assert (tmp_path / "b.runs").read_text() == "x\n", init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_check_of_an_earlier_run_does_not_make_a_restart_ready(start, tmp_path, pid1):
+    # a's first run exits at 0.3 s and restarts at 1.3 s; the exec: check started
+    # for that first run passes at 1.6 s, when the second run is running. It
+    # checked the first run: the second is not ready (its own checks all fail),
+    # so b, held back by a's --ready, never starts.
+    first_run = "echo x >> a.runs; if [ $(wc -l < a.runs) -eq 1 ]; then sleep 0.3; exit 1; fi; " \
+                "exec sleep 30"
+    check = "exec:sh -c 'if [ -e checked ]; then exit 1; fi; touch checked; sleep 1.6'"
+    init = start("--run", "a=" + first_run, "--restart", "a=always", "--ready", "a=" + check,
+                 "--run", "b=sh -c 'echo x >> b.runs; exec sleep 30'", pid1=pid1)
+    wait_for(lambda: (tmp_path / "a.runs").exists() and
+             (tmp_path / "a.runs").read_text() == "x\nx\n", timeout=10)
+    time.sleep(1.5)     # the first run's check ended 0.3 s after the restart
+    assert init.proc.poll() is None, init.stderr()
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=15) == 128 + signal.SIGTERM
+    assert (tmp_path / "checked").exists()
+    assert not (tmp_path / "b.runs").exists(), init.stderr()
