@@ -21,9 +21,9 @@ differ (a process's end, a forwarded signal, a timer), it asks Several.
   and its end, reaped as any child's, counts it as not ready yet; the stop kills
   it at once. What it writes goes to a thread of its own (checks.Output), told
   only in initapp's messages. The others run in a daemon thread with every
-  signal blocked, which only sets a flag the loop's timer reads. The signal and
-  reaping path never waits on a check, nor on the log relay (its own thread,
-  relay.py)."""
+  signal blocked, which only sets the answer of the run it checks (a restart
+  is a new run), read by the loop's timer. The signal and reaping path never
+  waits on a check, nor on the log relay (its own thread, relay.py)."""
 
 import os
 import threading

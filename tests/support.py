@@ -37,12 +37,15 @@ def build_reporting(output, interpreter=INIT_PYTHON, root=ROOT, compile_with=())
     return Path(output), done.stdout
 
 
-def dist(outdir, root=ROOT, epoch=None):
+def dist(outdir, root=ROOT, epoch=None, one_python=False):
     """make dist's files (dist.sh) into outdir, with the build tools of the running
-    venv; SOURCE_DATE_EPOCH=epoch (None: unset). (outdir, what dist.sh wrote on
-    stderr)."""
+    venv; SOURCE_DATE_EPOCH=epoch (None: unset); one_python: the archives carry
+    the set of /usr/bin's Python only (what is tested does not depend on the
+    sets: a quarter of the time). (outdir, what dist.sh wrote on stderr)."""
     env = dict(os.environ, SHIV=str(Path(sys.executable).parent / "shiv"), PYTHON=sys.executable,
                VENV_PYTHON=sys.executable)
+    if one_python:
+        env.update(PYENV_ROOT=str(Path(outdir).parent / "no-pyenv"), PATH="/usr/bin:/bin")
     env.pop("SOURCE_DATE_EPOCH", None)
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = epoch

@@ -32,7 +32,7 @@ ARGV = st.lists(st.one_of(WORDS, st.tuples(st.sampled_from(VALUE_FLAGS), VALUES)
 ENVIRON = st.dictionaries(st.sampled_from(VARIABLES), VALUES, max_size=4)
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ARGV, ENVIRON)
 def test_parser_only_raises_one_line_usage_errors(argv, environ):
     try:
