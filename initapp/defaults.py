@@ -362,6 +362,13 @@ MSG_PROCESS_NOT_STARTED = "{name} was never started"
 # A process that could not be started (out of descriptors for its pipes, fork
 # failed) is an ending process with EXIT_INTERNAL, as one command that cannot be.
 MSG_PROCESS_CANNOT_START = "cannot start {name} ({command}): {error}"
+# A --ready check that cannot be started (out of descriptors, processes or
+# threads): told once a process, tried again at READY_POLL_SECONDS.
+MSG_PROCESS_CHECK_NOT_RUN = "cannot run {name}'s --ready check: {error}; trying again"
+# --to-all of a stop signal reaches every process at once: nothing is left to
+# give each one its own signal or its turn.
+MSG_SEVERAL_TO_ALL = ("{to_all} sends the stop signal to every process at once: it cannot be "
+                      "used with {what}")
 MSG_RELAY_FAILED = "cannot relay the processes' output: {error}"
 MSG_PROCESS_LAST_CHECK = ("{name} (pid {pid}) exited with 0 before its --ready check passed: "
                           "checking once more")

@@ -104,7 +104,7 @@ class Supervisor:
         self.children_left = True
         self.held = (signo, sent, self.clock(), delayable)
         if self.several is not None:
-            self.several.stop_held()
+            self.several.stop_began()
         return True
 
     def release_held(self):
@@ -275,6 +275,8 @@ class Supervisor:
         if signo in self.config.stop_signals:
             if not self.shutdown.stop_signal(signo, self.config.force_on_repeat):
                 return
+            if self.several is not None:
+                self.several.stop_began()   # whether its signals go out now or not
             if self.pre_stop is not None and self.hold_for_pre_stop(signo, sent, True):
                 return
         delay = self.config.delays.get(signo)
@@ -303,9 +305,7 @@ class Supervisor:
     def stop_for_timeout(self):
         """--timeout: deliver what the engine's stop would (SIGTERM, or the one
         --stop-signal names), rewrites included."""
-        stops = self.config.stop_signals
-        signo, sent = self.config.route(signals.SIGTERM if signals.SIGTERM in stops
-                                        else min(stops))
+        signo, sent = self.config.route(self.stop_signal())
         if self.several is not None:
             # Several processes: no signal was received, none is rewritten; each
             # process gets SIGTERM (or its --stop-with), as when one's end stops all.
@@ -318,6 +318,12 @@ class Supervisor:
             return
         self.forward(signo, sent)
 
+    def stop_signal(self):
+        """The stop signal initapp gives when it starts the stop itself (--timeout,
+        an ending process): SIGTERM, or the one --stop-signal names."""
+        stops = self.config.stop_signals
+        return signals.SIGTERM if signals.SIGTERM in stops else min(stops)
+
     def forward(self, signo, sent):
         """Deliver sent (signo after rewrites) to whom signo reaches; a stop signal also
         continues what it reached that is stopped, and remembers who got SIGTERM
@@ -329,7 +335,8 @@ class Supervisor:
             count = self.tree.signal_all(sent, record=termed)
             if stop:
                 self.tree.continue_stopped()
-            self._forwarded(signo, sent, "tree", "(%s processes)" % ("all" if count < 0 else count))
+            self._forwarded(signo, sent, "tree", None,
+                            "(%s processes)" % ("all" if count < 0 else count))
             return
         if self.status is not None:
             log.debug("not forwarding %s: the main child is gone" % signals.name(signo))
@@ -413,13 +420,15 @@ class Supervisor:
         spawn.give_terminal(self.child)  # when initapp's group holds it: fg, not bg
         self.send_to_child(signals.SIGCONT, True)  # the group, as the terminal stopped it
 
-    def _forwarded(self, signo, sent, whom, pid):
+    def _forwarded(self, signo, sent, whom, pid, shown=None):
+        """Told at -v: whom (child, group, tree, a process's name), its pid (a
+        number, or None for the tree), shown in the text as shown says."""
         if not log.enabled(log.INFO):
             return
         name = signals.name(sent)
         if sent != signo:
             name = "%s as %s" % (signals.name(signo), name)
-        log.info("forwarded %s to %s %s" % (name, whom, pid), "forwarded",
+        log.info("forwarded %s to %s %s" % (name, whom, pid if shown is None else shown), "forwarded",
                  signal=signals.name(signo), sent=signals.name(sent), to=whom, pid=pid)
 
 

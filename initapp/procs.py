@@ -33,7 +33,8 @@ from initapp import log, signals, spawn
 from initapp.cli import UsageError
 from initapp.defaults import (EXIT_INTERNAL, MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_OUTPUT,
                               MSG_NOTIFY_FAILED, MSG_PROCESS_CANNOT_START,
-                              MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_CHECK_RUNNING,
+                              MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_CHECK_NOT_RUN,
+                              MSG_PROCESS_CHECK_RUNNING,
                               MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP, MSG_PROCESS_LAST_CHECK,
                               MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_CHECKED, MSG_PROCESS_NOT_READY,
                               MSG_PROCESS_NOT_READY_AT_STOP, MSG_PROCESS_NOT_RESTARTED,
@@ -43,7 +44,7 @@ from initapp.defaults import (EXIT_INTERNAL, MSG_CHECK_COMMAND_TIMED_OUT, MSG_CH
                               MSG_PROCESS_TERMINAL_STOP, MSG_PROCESS_TWICE,
                               MSG_PROCESS_UNKNOWN, MSG_PROCFILE_EMPTY, MSG_PROCFILE_LINE,
                               MSG_PROCFILE_NAME, MSG_PROCFILE_UNREADABLE,
-                              MSG_SEVERAL_SINGLE_CHILD, PROCESS_NAME_VARIABLE,
+                              MSG_SEVERAL_SINGLE_CHILD, MSG_SEVERAL_TO_ALL, PROCESS_NAME_VARIABLE,
                               READY_CHECK_SECONDS, READY_POLL_SECONDS,
                               RESTART_FIRST_SECONDS, RESTART_GIVE_UP_ENDS,
                               RESTART_GIVE_UP_SECONDS, RESTART_MAX_SECONDS,
@@ -68,6 +69,7 @@ class Proc:
         self.check = None           # --ready's checks.Check
         self.check_hung = False     # an exec: check ran past its limit (told once)
         self.check_last = None      # why its last check failed (-v, and at the stop)
+        self.check_not_run = False  # a check could not be started (told once)
         self.pid = None
         self.status = None          # the last wait status
         self.running = False
@@ -132,6 +134,16 @@ def plan(config):
     _per_process([(name, True) for name in config.may_exit], "--may-exit", by_name, "may_exit")
     _per_process(config.stop_with, "--stop-with", by_name, "stop_with")
     _per_process(config.ready, "--ready", by_name, "check")
+    if config.to_all & config.stop_signals:
+        what = None
+        if any(proc.stop_with for proc in procs):
+            what = config.origin.get("stop_with", "--stop-with")
+        elif config.stop_order == "reverse":
+            what = config.origin.get("stop_order", "--stop-order")
+            what += "=reverse" if what.startswith("INITAPP_") else " reverse"
+        if what is not None:
+            raise UsageError(MSG_SEVERAL_TO_ALL.format(
+                to_all=config.origin.get("to_all", "--to-all"), what=what))
     return procs, main
 
 
@@ -257,7 +269,7 @@ class Several:
         log.info(MSG_PROCESS_STARTED.format(name=proc.name, command=log.clip(proc.argv[0]),
                                             pid=pid), "started", name=proc.name, pid=pid,
                  command=proc.argv)
-        if proc.check is not None:
+        if proc.check is not None and not proc.ready:   # checked until ready, never after
             self.schedule_check(proc, self.clock())
         return True
 
@@ -374,15 +386,19 @@ class Several:
         self.cause = proc
         self.sup.shutdown.begin("%s %s" % (proc.name, proc.how))
         sup = self.sup
-        if sup.pre_stop is not None and sup.hold_for_pre_stop(signals.SIGTERM, signals.SIGTERM,
+        # Held by --pre-stop as a stop signal (the one --stop-signal names when it
+        # is not TERM), so that it goes out as the stop when the hook ends.
+        if sup.pre_stop is not None and sup.hold_for_pre_stop(sup.stop_signal(), signals.SIGTERM,
                                                               False):
             return
         self.stop_all(signals.SIGTERM)
 
-    def stop_held(self):
-        """The stop began and --pre-stop holds its signals: from now on nothing
-        starts (a process becoming ready during the hook starts no other), nothing
-        restarts, no check runs; the stop signals go out when the hook ends."""
+    def stop_began(self):
+        """The stop began, and its signals may not go out yet (--pre-stop holds
+        them, --delay puts them off) or go to the whole tree (--to-all): from now
+        on nothing starts (a process becoming ready meanwhile starts no other),
+        nothing restarts, no check runs, and a process's end is no ending
+        process (the exit code is the main process's)."""
         self.stopping = True
         self.cancel_restarts()
         self.end_checks()
@@ -435,7 +451,7 @@ class Several:
         for proc in self.procs:
             if proc.running:
                 self.send(proc, sent)
-                self.sup._forwarded(signo, sent, proc.name, "(pid %d)" % proc.pid)
+                self.sup._forwarded(signo, sent, proc.name, proc.pid, "(pid %d)" % proc.pid)
 
     def stop_all(self, sent, termed=None):
         """The stop sequence reaches the processes: each gets its stop signal (and
@@ -467,7 +483,7 @@ class Several:
             members = self.sup.tree.group(proc.pid) if group and sent == signals.SIGTERM \
                 else ()
             self.send(proc, sent)
-            self.sup._forwarded(sent, sent, proc.name, "(pid %d)" % proc.pid)
+            self.sup._forwarded(sent, sent, proc.name, proc.pid, "(pid %d)" % proc.pid)
             if getattr(self, "termed", None) is not None and sent == signals.SIGTERM:
                 self.termed.update(members)
             if group:
@@ -532,7 +548,10 @@ class Several:
         for proc, when in list(self.check_due.items()):
             if when <= now:
                 del self.check_due[proc]
-                self.run_exec_check(proc)
+                if proc.check.kind == "exec":
+                    self.run_exec_check(proc)
+                else:
+                    self.start_check_thread(proc)
         for pid, until in list(self.check_until.items()):
             if until <= now:
                 del self.check_until[pid]
@@ -556,13 +575,33 @@ class Several:
         if proc.check.kind == "exec":
             self.check_due[proc] = when
             return
+        self.start_check_thread(proc)
+
+    def start_check_thread(self, proc):
+        if not (proc.running or proc.awaiting) or proc.ready or self.checks_ended:
+            return
         thread = threading.Thread(target=_check_thread, args=(proc, proc.answer, proc.awaiting),
                                   daemon=True, name="initapp-ready-%s" % proc.name)
         mask = signals.block_all_in_thread()
         try:
             thread.start()
+        except RuntimeError as error:   # no thread to be had (a pids limit)
+            self.check_not_run(proc, error)
         finally:
             signals.restore_thread_mask(mask)
+
+    def check_not_run(self, proc, error):
+        """A check that could not be started: told once a process, tried again
+        (the limit it met may pass); its last one, after the process exited
+        before it was ready, fails."""
+        if not proc.check_not_run:
+            proc.check_not_run = True
+            log.warning(MSG_PROCESS_CHECK_NOT_RUN.format(name=proc.name, error=error),
+                        "check_not_run", name=proc.name, pid=proc.pid)
+        if proc.awaiting:
+            self.last_answer(proc, False, str(error))
+        else:
+            self.check_due[proc] = self.clock() + READY_POLL_SECONDS
 
     def run_exec_check(self, proc):
         if not (proc.running or proc.awaiting) or proc.ready or self.stopping \
@@ -572,12 +611,8 @@ class Several:
 
         try:
             pid, output = checks.start_command(proc.check.argv, self.launch)
-        except OSError as error:
-            log.debug("%s: --ready: %s" % (proc.name, error.strerror))
-            if proc.awaiting:
-                self.last_answer(proc, False, error.strerror)
-            else:
-                self.check_due[proc] = self.clock() + READY_POLL_SECONDS
+        except (OSError, RuntimeError) as error:   # out of descriptors, processes, threads
+            self.check_not_run(proc, getattr(error, "strerror", None) or error)
             return
         output.owner = proc.answer      # the run it checks
         self.outputs[pid] = output
@@ -595,8 +630,8 @@ class Several:
         checks._kill_group(pid)
         output = self.outputs[pid]
         output.reason = MSG_CHECK_COMMAND_TIMED_OUT.format(seconds=READY_CHECK_SECONDS)
-        if proc.awaiting or output.owner is not proc.answer:
-            return      # told once, with its last answer; or a check of an earlier run
+        if proc.awaiting or not proc.running or output.owner is not proc.answer:
+            return      # told with its last answer; or it checked a run that has ended
         # A warning once a process: a check that always hangs would fill the log.
         report = log.debug if proc.check_hung else log.warning
         proc.check_hung = True
@@ -648,8 +683,8 @@ class Several:
             for pid in self.checks:
                 checks._kill_group(pid)
         for proc in self.procs:
-            if proc.check is None or proc.ready or proc.pid is None:
-                continue
+            if proc.check is None or proc.ready or not proc.running:
+                continue    # (one that ended was told as it ended)
             last = proc.check_last
             if last is None:
                 last = MSG_PROCESS_CHECK_RUNNING if proc in self.checks.values() \

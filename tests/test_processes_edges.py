@@ -1,7 +1,9 @@
 """Several processes at their edges: a --may-exit process that ends before it is
 ready, running out of descriptors, a restart due while --pre-stop runs, an OOM
-kill, repeated stop signals, --timeout with -r, the terminal, and the messages
-and summary. As PID 1 and as a subreaper (not PID 1) where both apply."""
+kill, repeated stop signals, --timeout with -r, the terminal, a stop whose
+signals go out later (--delay, --pre-stop) or to the whole tree (--to-all), checks
+that cannot start or that answer late, and the messages, the JSON log and the
+summary. As PID 1 and as a subreaper (not PID 1) where both apply."""
 
 import json
 import os
@@ -447,3 +449,242 @@ def test_a_check_of_an_earlier_run_does_not_make_a_restart_ready(start, tmp_path
     assert init.wait(timeout=15) == 128 + signal.SIGTERM
     assert (tmp_path / "checked").exists()
     assert not (tmp_path / "b.runs").exists(), init.stderr()
+
+
+# -- a stop that begins before its signals go out (--delay, --pre-stop) or that goes
+# -- to the whole tree (--to-all), checks at their edges, the JSON log ---------------------
+
+def started_lines(init, name):
+    return [line for line in init.stderr().splitlines() if "started %s (" % name in line]
+
+
+# -- a stop signal that Several does not see as the stop ----------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_to_all_stop_signal_restarts_nothing_and_exits_with_the_main_code(start, tmp_path, pid1):
+    # --to-all TERM: the stop signal goes to the whole tree, but the stop has begun
+    # all the same: a --restart always process killed by it is not started again,
+    # and the exit code is the main process's (a: 143), not that of the first one
+    # to exit (b: 7). Found: a is restarted during the stop ("restart 1 in 1s",
+    # then "started a"), and initapp exits 7 (b became the ending process).
+    b = tmp_path / "b"
+    init = start("-v", "--to-all", "TERM", "--run", "a=sleep 30", "--restart", "a=always",
+                 "--run", "b=" + trap(b, "--cleanup", "2", "--code", "7"), pid1=pid1)
+    wait_file(b / "ready")
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=15) == 143, init.stderr()
+    assert len(started_lines(init, "a")) == 1, init.stderr()
+    assert "restart 1" not in init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_delayed_stop_signal_restarts_nothing(start, tmp_path, pid1):
+    # --delay TERM:3: the stop began when SIGTERM came ("shutting down"); the docs
+    # say no process is started again once the stop has begun. Found: a, which
+    # ends 1.5 s after its start with --restart always, is restarted during the delay.
+    b = tmp_path / "b"
+    init = start("-v", "--delay", "TERM:3", "--run", "a=sh -c 'sleep 1.5; exit 1'",
+                 "--restart", "a=always", "--run", "b=" + trap(b), pid1=pid1)
+    wait_file(b / "ready")
+    init.signal(signal.SIGTERM)
+    wait_for(lambda: "forwarding SIGTERM in 3s" in init.stderr(), what="the delay")
+    assert init.wait(timeout=15) == 1, init.stderr()
+    assert len(started_lines(init, "a")) == 1, init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_delayed_stop_signal_then_may_exit_before_ready_exits_with_the_main_code(
+        start, tmp_path, pid1):
+    # A stop signal (delayed by --delay) began the stop; then b, --may-exit, exits
+    # 0 before its check passed. The stop was the signal's: the exit code is the
+    # main process's (a, killed by the SIGTERM: 143). Found: b's last check runs
+    # (its answer is read at the next event: here a SIGHUP), b becomes the ending
+    # process ("stopping all", the delay cut short) and initapp exits 0. Without an
+    # event the answer is never polled (end_checks stopped the poll timer) and the
+    # delay's end decides: the outcome depends on what else happens meanwhile.
+    a = tmp_path / "a"
+    init = start("-v", "--delay", "TERM:4", "--run", "a=" + trap(a, "--handle", "HUP", "--keep"),
+                 "--run", "b=sh -c 'sleep 1.5'", "--may-exit", "b",
+                 "--ready", "b=file:%s/never" % tmp_path, "--run", "c=sleep 30", pid1=pid1)
+    wait_file(a / "ready")
+    init.signal(signal.SIGTERM)
+    wait_for(lambda: "exited with 0" in init.stderr(), what="b's exit")
+    time.sleep(0.5)     # a last check, if one ran (a missing file), has answered
+    init.signal(signal.SIGHUP)
+    assert init.wait(timeout=15) == 143, init.stderr()
+    assert "before it was ready" not in init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_to_all_stop_then_may_exit_before_ready_does_not_hang(start, tmp_path, pid1):
+    # --to-all TERM and a stop signal: m (--may-exit, exec: check not passed) exits
+    # 0 at its SIGTERM. initapp must exit once the tree is gone (within the grace).
+    # Found: it waits for ever: m "awaits" its last check, which run_exec_check
+    # never runs (end_checks has run: shutdown active) while Several never began
+    # its stop (stop_all is skipped by loop.forward's --to-all path), so nothing
+    # ends the wait; the empty tree, the grace deadline and SIGKILL change nothing.
+    init = start("-v", "--grace", "2", "--to-all", "TERM",
+                 "--run", "m=sh -c 'trap \"exit 0\" TERM; sleep 30 & wait'", "--may-exit", "m",
+                 "--ready", "m=exec:false", "--run", "b=sleep 30", pid1=pid1)
+    wait_for(lambda: "m is not ready yet" in init.stderr(), what="m's first check")
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=10) == 0, init.stderr()
+
+
+# -- --pre-stop with a stop signal other than TERM ----------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_ending_process_with_pre_stop_and_stop_signal_int_sends_stop_with(start, tmp_path,
+                                                                          pid1):
+    # a exits 3: the stop sequence for all; --pre-stop holds it, then b gets its
+    # --stop-with QUIT, as without --pre-stop. Found: with --stop-signal INT (TERM
+    # is then no stop signal), the held SIGTERM is forwarded as an ordinary signal
+    # when the hook ends: b gets TERM, not QUIT (--stop-order reverse and the
+    # SIGCONT of a stopped process are skipped the same way).
+    b = tmp_path / "b"
+    init = start("-v", "--stop-signal", "INT", "--pre-stop", "true", "--stop-with", "b=QUIT",
+                 "--run", "a=sh -c 'sleep 2; exit 3'",
+                 "--run", "b=" + trap(b, "--handle", "TERM", "QUIT", "INT"), pid1=pid1)
+    wait_file(b / "ready")
+    assert init.wait(timeout=15) == 3, init.stderr()
+    assert signals_got(b) == ["QUIT"], init.stderr()
+
+
+# -- a thread that cannot be had ----------------------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_a_check_that_cannot_start_a_thread_is_told_once_and_tried_again(
+        start, tmp_path, cgroup_v1, pid1):
+    # A pids limit reached (threads count): a restarts, its tcp: check needs a
+    # thread and cannot have one. One warning naming a, then the check is tried
+    # again (the limit may pass), as an exec: check that cannot be started: no
+    # traceback, the processes go on, and the stop is as always.
+    path = cgroup_v1("pids")
+    b = tmp_path / "b"
+    init = start("-v", "--run", "b=" + trap(b, "--code", "5"), "--run", "a=sleep 0.5",
+                 "--restart", "a=always", "--ready", "a=tcp:1",
+                 "--run", "c=sleep 30", pid1=pid1,
+                 setup="echo $$ > %s/cgroup.procs" % path)
+    wait_file(b / "ready")
+    wait_for(lambda: "restart 1 in 1s" in init.stderr(), what="a's first end")
+    # Room for a's new process only: no thread is left for its check.
+    wait_for(lambda: len(os.listdir("/proc/%d/task" % init.pid)) <= 2 or None,
+             what="the old check's thread gone")
+    current = int((path / "pids.current").read_text())
+    (path / "pids.max").write_text(str(current + 1))
+    wait_for(lambda: "cannot run a's --ready check" in init.stderr(), what="the warning")
+    time.sleep(0.5)     # tried again about 5 times
+    (path / "pids.max").write_text("max")
+    assert init.proc.poll() is None, init.stderr()
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=15) == 5, init.stderr()     # the main process's code
+    assert "Traceback" not in init.stderr(), init.stderr()
+    assert init.stderr().count("cannot run a's --ready check") == 1, init.stderr()
+    assert signals_got(b) == ["TERM"]
+
+
+# -- the messages of a check that ran past its limit --------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_last_check_timed_out_is_not_named_unchecked_at_the_stop(start, tmp_path, pid1):
+    # m exits 0 before its exec: check passed; the last check runs past its 2 s and
+    # is killed: m is the ending process, told once. Found: a second warning at the
+    # stop, "m was not ready when the stop began: ...: not checked yet", false on
+    # both counts (it was checked twice, and its failure is the stop's cause).
+    init = start("-v", "--run", "m=sleep 0.3", "--may-exit", "m",
+                 "--ready", "m=exec:sleep 10", "--run", "web=sleep 30", pid1=pid1)
+    assert init.wait(timeout=15) == 0, init.stderr()
+    assert "before it was ready" in init.stderr()
+    assert "not checked yet" not in init.stderr(), init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_check_timing_out_after_its_process_ended_says_no_checking_again(start, tmp_path, pid1):
+    # a ends 0.5 s after each start (--restart always, 1 s then 2 s backoff); its
+    # check hangs. The check of a's second run times out while a waits for its
+    # restart: nothing is checked again until a runs. Found: "a is not ready yet:
+    # --ready exec:...: timed out after 2 s ...; checking again" while a is not
+    # running, and at the stop "a was not ready ...: not checked yet".
+    b = tmp_path / "b"
+    init = start("-v", "--run", "a=sh -c 'sleep 0.5; exit 1'", "--restart", "a=always",
+                 "--ready", "a=exec:sleep 3", "--run", "b=" + trap(b), pid1=pid1)
+    wait_for(lambda: "restart 2 in 2s" in init.stderr(), what="a's second end")
+    time.sleep(1.8)     # past the check's limit (1.5 s), before the restart (2 s)
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=15) in (1, 143), init.stderr()
+    assert "checking again" not in init.stderr(), init.stderr()
+    assert "not checked yet" not in init.stderr(), init.stderr()
+
+
+# -- checks after ready -------------------------------------------------------------------
+
+def tasks(pid):
+    return len(os.listdir("/proc/%d/task" % pid))
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_ready_process_restarted_is_not_checked_again(start, tmp_path, pid1):
+    # --ready is "checked while waiting and never after": a was ready on its first
+    # run, then restarts (--restart always); its file is gone and its second run
+    # never makes it again. Found: every start schedules the check, so a check
+    # thread polls file:... every 0.1 s for the whole second run (for http: a GET
+    # to the workload ten times a second, for as long as it answers 5xx).
+    flag, ready = tmp_path / "ran", tmp_path / "ready"
+    first = "test -e {flag} && exec sleep 30; touch {flag} {ready}; sleep 1; rm {ready}; exit 1"
+    init = start("-v", "--run", "a=sh -c '%s'" % first.format(flag=flag, ready=ready),
+                 "--restart", "a=always", "--ready", "a=file:%s" % ready,
+                 "--run", "b=sleep 30", pid1=pid1)
+    wait_for(lambda: "started b" in init.stderr(), what="b, once a was ready")
+    time.sleep(0.3)     # the check's thread has ended (it passed)
+    before = tasks(init.pid)
+    wait_for(lambda: len(started_lines(init, "a")) == 2, what="a's restart")
+    time.sleep(0.5)
+    after = tasks(init.pid)
+    init.signal(signal.SIGTERM)     # first: as a subreaper, nothing is left behind
+    assert init.wait(timeout=15) == 143
+    assert after == before, init.stderr()
+
+
+# -- the JSON log -------------------------------------------------------------------------
+
+def test_forwarded_event_of_a_process_has_its_pid_as_a_number(start, tmp_path):
+    # One command's "forwarded" event has "pid": 12 (a number). Found: for a
+    # process of several, "pid": "(pid 12)", the text of the message's pid, in
+    # the field (procs.Several.forward and release_stops pass "(pid %d)").
+    init = start("-v", "--log-format", "json", "--run", "a=sleep 30", "--run", "b=sleep 30")
+    wait_for(lambda: init.stderr().count('"started"') == 2, what="both started")
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=15) == 143
+    events = [json.loads(line) for line in init.stderr().splitlines() if line.startswith("{")]
+    forwarded = [event for event in events if event.get("event") == "forwarded"]
+    assert len(forwarded) == 2
+    assert all(isinstance(event["pid"], int) for event in forwarded), forwarded
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_delayed_stop_then_may_exit_before_ready_exits_when_the_tree_is_gone(start, tmp_path,
+                                                                             pid1):
+    # --delay TERM:10, grace 3: the stop signal came; m (--may-exit, exec: check
+    # not passed) exits 0 at 1 s; b was never started: the tree is empty. initapp
+    # exits then, as it does for one command. Found: m "awaits" a last check that
+    # never runs (end_checks ran: the shutdown is active, though Several has not
+    # begun its stop), so initapp waits out the whole delay (10 s, past the 3 s
+    # grace), then says "the tree took 10.00s to exit".
+    init = start("-v", "--grace", "3", "--delay", "TERM:10", "--run", "m=sleep 1",
+                 "--may-exit", "m", "--ready", "m=exec:false", "--run", "b=sleep 30",
+                 pid1=pid1)
+    wait_for(lambda: "m is not ready yet" in init.stderr(), what="m's first check")
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=6) == 0, init.stderr()
+
+
+@pytest.mark.parametrize("given", [pytest.param(["--stop-with", "b=QUIT"], id="stop-with"),
+                                   pytest.param(["--stop-order", "reverse"], id="reverse")])
+def test_to_all_of_the_stop_signal_cannot_take_per_process_stops(start, given):
+    # --to-all TERM sends the stop signal to every process of the tree at once:
+    # nothing is left to give b its own signal, or each process its turn.
+    init = start("--to-all", "TERM", "--run", "a=sleep 1", "--run", "b=sleep 1", *given)
+    assert init.wait() == 2
+    what = "--stop-with" if given[0] == "--stop-with" else "--stop-order reverse"
+    assert init.stderr() == ("[initapp] error: --to-all sends the stop signal to every process "
+                             "at once: it cannot be used with %s\n" % what)
