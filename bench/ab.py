@@ -7,6 +7,9 @@ of the rounds' differences from the first build. Beside the wall time, the CPU
 time each command's process tree used (user and system, of every process it
 reaped): on a shared machine it moves less than the wall time, but it does not
 see work done in parallel (the workload running while initapp finishes starting).
+And the idle memory: each round, every build runs `-- sleep 60` beside the empty
+zipapp that sleeps (as make bench's idle row), all at once, and VmRSS and RssAnon
+are read 2 s after they started (BENCH_AB_MEMORY=0: not measured).
 
     python3 bench/ab.py OLD.pyz NEW.pyz [MORE.pyz ...] [3.11 3.13 ...]
     BENCH_ROUNDS=5 BENCH_VERSION_STARTS=20 BENCH_MODES="PID 1,subreaper"
@@ -27,6 +30,8 @@ from pathlib import Path
 import run
 
 MODES = tuple(os.environ.get("BENCH_MODES", ",".join(run.MODES)).split(","))
+MEMORY = os.environ.get("BENCH_AB_MEMORY", "1") != "0"
+run.IDLE_SECONDS = 0   # the memory only: make bench counts the wakeups
 
 
 def interpreters(wanted):
@@ -65,6 +70,24 @@ def start_to_exit(runs, repeats, index):
             {name: statistics.median(values) * 1000 for name, values in cpus.items()})
 
 
+def idle_memory(pythons, names, archives, floor_idle, index, memory):
+    """One round of idle VmRSS and RssAnon, as ratios to the sleeping floor's, into
+    memory: {(measure, version, mode, build): [ratio per round]}."""
+    runs = {}
+    for version, python in pythons.items():
+        for mode in MODES:
+            for name, archive in zip(names, archives):
+                runs[version, mode, name] = run.Run([python, "-IS", archive, "--", "sleep", "60"],
+                                                    mode == "PID 1")
+            runs[version, mode, "floor"] = run.Run([python, "-IS", str(floor_idle)],
+                                                   mode == "PID 1")
+    found = run.idle(runs, index)
+    for (version, mode, name), figures in found.items():
+        for measure in ("vmrss_kib", "rssanon_kib"):
+            memory.setdefault((measure, version, mode, name), []).append(
+                figures[measure] / found[version, mode, "floor"][measure])
+
+
 def table(title, ratios, names, pythons):
     print("\n%s\n" % title)
     print("| CPython | as | %s |" % " | ".join("%s / floor | - %s" % (name, names[0])
@@ -93,9 +116,15 @@ def main():
         (empty / "__main__.py").write_text("")
         floor_pyz = work / "empty.pyz"
         zipapp.create_archive(empty, floor_pyz)
+        idle = work / "idle"
+        idle.mkdir()
+        (idle / "__main__.py").write_text("import time\ntime.sleep(60)\n")
+        floor_idle = work / "idle.pyz"
+        zipapp.create_archive(idle, floor_idle)
         began = time.monotonic()
         walls, cpus = {}, {}   # (version, mode, build) -> [ratio per round]
         floors = {}            # (version, mode) -> [floor's wall ms per round]
+        memory = {}            # (measure, version, mode, build) -> [ratio per round]
         for index in range(run.ROUNDS):
             runs = {}
             for version, python in pythons.items():
@@ -114,10 +143,17 @@ def main():
                         key = (version, mode, name)
                         walls.setdefault(key, []).append(wall[key] / wall[version, mode, "floor"])
                         cpus.setdefault(key, []).append(used[key] / used[version, mode, "floor"])
+            if MEMORY:
+                idle_memory(pythons, names, archives, floor_idle, index, memory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table("Start-to-exit (wall) / the floor's", walls, names, pythons)
     table("CPU time of the process tree / the floor's", cpus, names, pythons)
+    for measure, title in (("vmrss_kib", "Idle VmRSS"), ("rssanon_kib", "Idle RssAnon")):
+        if MEMORY:
+            table(title + " / the sleeping floor's", {
+                key[1:]: ratios for key, ratios in memory.items() if key[0] == measure},
+                names, pythons)
     print("\nfloors (median wall ms of the rounds): %s" % ", ".join(
         "%s %s %.1f" % (version, mode, statistics.median(floors[version, mode]))
         for version in pythons for mode in MODES))

@@ -6,7 +6,10 @@ Not on the init's start path; standard library only, and no import of the
 package: the build's tools load this file by itself.
 
 A set is one entry of the archive, bytecode/TAG: the marshalled pair (the code of
-set_finder.py, {module name: (is package, marshalled code)}). TAG is the
+set_finder.py, {module name: (is package, start, length)}), then each module's
+marshalled code, one after the other (marshal.loads reads the pair and ignores
+what follows); start counts from the entry's end. The finder reads each module's
+code from the one entry's bytes: no copy of every module at start. TAG is the
 interpreter's cache tag and magic number; the archive's __main__ reads the entry
 of its own TAG, so another version, or a pre-release whose magic number differs,
 finds none and imports the sources.
@@ -94,7 +97,7 @@ def undocumented(tree):
 def code(source, name):
     return compile(undocumented(ast.parse(source, name)), name, "exec", dont_inherit=True,
                    optimize=0)
-modules = {}
+modules, codes = {}, []
 for path in sorted(sources):
     relative = path.decode()
     if relative.endswith(".py"):
@@ -102,12 +105,17 @@ for path in sorted(sources):
         package = module.endswith(".__init__")
         if package:
             module = module[:-9]
-        modules[module] = (package, marshal.dumps(code(sources[path], "site-packages/" + relative)))
+        codes.append(marshal.dumps(code(sources[path], "site-packages/" + relative)))
+        modules[module] = (package, sum(map(len, codes[:-1])), len(codes[-1]))
+end = sum(map(len, codes))
+modules = {module: (package, start - end, length) for module, (package, start, length)
+           in modules.items()}
 finder = code(sources[b"initapp/set_finder.py"], "set_finder.py")
 # The same expression as in the archive's __main__ (tools/finish_pyz.py).
 tag = "%s-%d" % (sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little"))
 sys.stdout.buffer.write(("%s %d.%d.%d\\n" % ((tag,) + tuple(sys.version_info[:3]))).encode())
 sys.stdout.buffer.write(marshal.dumps((finder, modules)))
+sys.stdout.buffer.write(b"".join(codes))
 """
 
 

@@ -14,9 +14,10 @@ from importlib.util import spec_from_loader
 class Bytecode:
     """Finds and loads the modules of the set; the archive's sources serve tracebacks."""
 
-    def __init__(self, modules, sources):
-        self.modules = modules  # name: (is package, marshalled code)
-        self.sources = sources  # the archive's site-packages
+    def __init__(self, modules, data, sources):
+        self.modules = modules            # name: (is package, start from the end, length)
+        self.data = memoryview(data)      # the set's entry, read whole: one block of memory
+        self.sources = sources            # the archive's site-packages
 
     def find_spec(self, name, path=None, target=None):
         if name not in self.modules:
@@ -27,8 +28,22 @@ class Bytecode:
         return None
 
     def exec_module(self, module):
-        # A module runs once: its bytes need not stay in memory.
-        exec(marshal.loads(self.modules.pop(module.__name__)[1]), module.__dict__)
+        _, start, length = self.modules.pop(module.__name__)  # a module runs once
+        start += len(self.data)
+        exec(marshal.loads(self.data[start:start + length]), module.__dict__)
+
+    def keep_only(self, names):
+        """Keeps the code of these modules (those not imported yet) in a block of its
+        own and lets the entry go: the init holds, for its whole life, only what it
+        may still import. Any other module imports from the sources, as without a set."""
+        end = len(self.data)
+        kept = [(name,) + self.modules[name] for name in names if name in self.modules]
+        data = b"".join(self.data[end + start:end + start + length] for _, _, start, length in kept)
+        self.modules, end = {}, -len(data)
+        for name, package, _, length in kept:
+            self.modules[name] = (package, end, length)
+            end += length
+        self.data = memoryview(data)
 
     def get_source(self, name):
         from zipimport import zipimporter
@@ -37,5 +52,5 @@ class Bytecode:
         return zipimporter(os.path.join(self.sources, package)).get_source(name)
 
 
-def install(modules, sources):
-    sys.meta_path.insert(0, Bytecode(modules, sources))
+def install(modules, data, sources):
+    sys.meta_path.insert(0, Bytecode(modules, data, sources))

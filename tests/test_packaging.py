@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from support import (CLEAN_ENV, INIT_PYTHON, PYTHON, ROOT, build, build_reporting, cpythons,
-                     wait_for)
+from support import (CLEAN_ENV, INIT_PYTHON, PYTHON, ROOT, UNSHARE, build, build_reporting,
+                     cpythons, wait_for)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -472,3 +472,24 @@ def test_a_set_carries_no_docstrings(init_pyz):
     result = run([PYTHON, "-IS", "-c", DOCSTRINGS, str(init_pyz)])
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().split("\n")[-2] == "None None None None None"
+
+
+@pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
+@pytest.mark.parametrize("options", [
+    [],
+    ["--pre-stop", "true", "--post-stop", "true"],
+    ["--run", "a=sleep 1", "--ready", "a=exec:true", "--log-prefix", "on"],
+    ["--pre-start", "/bin/true"],
+], ids=["one", "hooks", "several", "before"])
+def test_every_module_the_init_imports_comes_from_its_set(init_pyz, pid1, options):
+    # Once the loop's modules are in, the init lets its set's memory go but for what
+    # its options may still import (main.release_set): a module imported later
+    # than that would come from its source (compiled, milliseconds). -v names
+    # each module's loader; the checks, the stop and --post-stop run after the release.
+    command = [INIT_PYTHON, "-IS", "-v", str(init_pyz)] + options + ["--", "sleep", "0.5"]
+    result = subprocess.run((UNSHARE if pid1 else []) + command, env=CLEAN_ENV, timeout=30,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    imported = [line for line in result.stderr.splitlines() if line.startswith("import 'initapp")]
+    assert "import 'initapp.loop'" in "\n".join(imported)
+    assert all("<set_finder.Bytecode object" in line for line in imported), imported

@@ -107,15 +107,16 @@ from importlib.util import MAGIC_NUMBER  # imported by runpy already
 
 _sources = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site-packages")
 try:  # zipimport's get_data takes a name in the archive
-    _finder, _modules = marshal.loads(__loader__.get_data("bytecode/%s-%d" % (
-        sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little"))))
+    _set = __loader__.get_data("bytecode/%s-%d" % (
+        sys.implementation.cache_tag, int.from_bytes(MAGIC_NUMBER[:2], "little")))
 except OSError:
     pass  # no set for this version
 else:
+    _finder, _modules = marshal.loads(_set)  # the modules' code follows
     _namespace = {{"__name__": "set_finder"}}
     exec(_finder, _namespace)
-    _namespace["install"](_modules, _sources)
-    del _finder, _modules, _namespace
+    _namespace["install"](_modules, _set, _sources)
+    del _set, _finder, _modules, _namespace
 sys.path.insert(0, _sources)
 from {module} import {function} as _main
 

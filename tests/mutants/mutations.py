@@ -1186,6 +1186,13 @@ MUTATIONS = [
       [RELAY_TESTS + "test_fds_names_every_descriptor_the_relay_keeps"],
       edit(RELAY, "        found = {self._wake_read, self._wake_write, self._selector.fileno()}",
            "        found = {self._wake_read, self._wake_write}")),
+    M("set-release-keeps-nothing", "core",
+      "the set's memory is let go, none of it kept, before the loop's modules are imported",
+      ["test_packaging.py::test_every_module_the_init_imports_comes_from_its_set"],
+      edit(MAIN, "            finder.keep_only([name for name in finder.modules\n",
+           "            finder.keep_only([] and [name for name in finder.modules\n"),
+      edit(MAIN, "def supervise(config, child, pid1, launch, oom, began):\n",
+           "def supervise(config, child, pid1, launch, oom, began):\n    release_set(config)\n")),
 ]
 
 assert len({m.name for m in MUTATIONS}) == len(MUTATIONS), "duplicate mutation names"
