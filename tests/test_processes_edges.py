@@ -479,15 +479,16 @@ def test_to_all_stop_signal_restarts_nothing_and_exits_with_the_main_code(start,
 
 @pytest.mark.parametrize("pid1", MODES)
 def test_delayed_stop_signal_restarts_nothing(start, tmp_path, pid1):
-    # --delay TERM:3: the stop began when SIGTERM came ("shutting down"); the docs
+    # --delay TERM:2: the stop began when SIGTERM came ("shutting down"); the docs
     # say no process is started again once the stop has begun. Found: a, which
-    # ends 1.5 s after its start with --restart always, is restarted during the delay.
+    # ends 0.7 s after its start with --restart always (its restart due 1 s later,
+    # within the delay), is restarted during the delay.
     b = tmp_path / "b"
-    init = start("-v", "--delay", "TERM:3", "--run", "a=sh -c 'sleep 1.5; exit 1'",
+    init = start("-v", "--delay", "TERM:2", "--run", "a=sh -c 'sleep 0.7; exit 1'",
                  "--restart", "a=always", "--run", "b=" + trap(b), pid1=pid1)
     wait_file(b / "ready")
     init.signal(signal.SIGTERM)
-    wait_for(lambda: "forwarding SIGTERM in 3s" in init.stderr(), what="the delay")
+    wait_for(lambda: "forwarding SIGTERM in 2s" in init.stderr(), what="the delay")
     assert init.wait(timeout=15) == 1, init.stderr()
     assert len(started_lines(init, "a")) == 1, init.stderr()
 
@@ -503,8 +504,8 @@ def test_delayed_stop_signal_then_may_exit_before_ready_exits_with_the_main_code
     # event the answer is never polled (end_checks stopped the poll timer) and the
     # delay's end decides: the outcome depends on what else happens meanwhile.
     a = tmp_path / "a"
-    init = start("-v", "--delay", "TERM:4", "--run", "a=" + trap(a, "--handle", "HUP", "--keep"),
-                 "--run", "b=sh -c 'sleep 1.5'", "--may-exit", "b",
+    init = start("-v", "--delay", "TERM:2.5", "--run", "a=" + trap(a, "--handle", "HUP", "--keep"),
+                 "--run", "b=sh -c 'sleep 0.8'", "--may-exit", "b",
                  "--ready", "b=file:%s/never" % tmp_path, "--run", "c=sleep 30", pid1=pid1)
     wait_file(a / "ready")
     init.signal(signal.SIGTERM)
@@ -600,16 +601,16 @@ def test_last_check_timed_out_is_not_named_unchecked_at_the_stop(start, tmp_path
 
 @pytest.mark.parametrize("pid1", MODES)
 def test_check_timing_out_after_its_process_ended_says_no_checking_again(start, tmp_path, pid1):
-    # a ends 0.5 s after each start (--restart always, 1 s then 2 s backoff); its
-    # check hangs. The check of a's second run times out while a waits for its
-    # restart: nothing is checked again until a runs. Found: "a is not ready yet:
-    # --ready exec:...: timed out after 2 s ...; checking again" while a is not
-    # running, and at the stop "a was not ready ...: not checked yet".
+    # a ends 1.5 s after its start (--restart always, 1 s backoff); its check
+    # hangs, and reaches its 2 s limit while a waits for its restart: nothing is
+    # checked again until a runs. Found: "a is not ready yet: --ready exec:...:
+    # timed out after 2 s ...; checking again" while a is not running, and at the
+    # stop "a was not ready ...: not checked yet".
     b = tmp_path / "b"
-    init = start("-v", "--run", "a=sh -c 'sleep 0.5; exit 1'", "--restart", "a=always",
+    init = start("-v", "--run", "a=sh -c 'sleep 1.5; exit 1'", "--restart", "a=always",
                  "--ready", "a=exec:sleep 3", "--run", "b=" + trap(b), pid1=pid1)
-    wait_for(lambda: "restart 2 in 2s" in init.stderr(), what="a's second end")
-    time.sleep(1.8)     # past the check's limit (1.5 s), before the restart (2 s)
+    wait_for(lambda: "restart 1 in 1s" in init.stderr(), what="a's first end")
+    time.sleep(0.75)    # past the check's limit (0.5 s), before the restart (1 s)
     init.signal(signal.SIGTERM)
     assert init.wait(timeout=15) in (1, 143), init.stderr()
     assert "checking again" not in init.stderr(), init.stderr()
