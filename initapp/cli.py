@@ -321,6 +321,7 @@ class Option:
                 target.add(value)
             else:
                 target.append(value)
+            config.origin[self.attr] = where   # for messages naming what was given
         else:
             setattr(config, self.attr, value)
             config.origin[self.attr] = where

@@ -365,6 +365,7 @@ MSG_PROCESS_CANNOT_START = "cannot start {name} ({command}): {error}"
 # A --ready check that cannot be started (out of descriptors, processes or
 # threads): told once a process, tried again at READY_POLL_SECONDS.
 MSG_PROCESS_CHECK_NOT_RUN = "cannot run {name}'s --ready check: {error}; trying again"
+MSG_PROCESS_CHECK_NOT_STARTED = "its last check could not be started: {error}"
 # --to-all of a stop signal reaches every process at once: nothing is left to
 # give each one its own signal or its turn.
 MSG_SEVERAL_TO_ALL = ("{to_all} sends the stop signal to every process at once: it cannot be "

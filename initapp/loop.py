@@ -309,7 +309,10 @@ class Supervisor:
         if self.several is not None:
             # Several processes: no signal was received, none is rewritten; each
             # process gets SIGTERM (or its --stop-with), as when one's end stops all.
+            # The stop begins now, whether its signal goes through Several or not
+            # (--to-all: to the whole tree).
             sent = signals.SIGTERM
+            self.several.stop_began()
         if sent == 0:
             log.info("not sending %s (rewritten to 0): the grace period still holds"
                      % signals.name(signo))

@@ -34,6 +34,7 @@ from initapp.cli import UsageError
 from initapp.defaults import (EXIT_INTERNAL, MSG_CHECK_COMMAND_TIMED_OUT, MSG_CHECK_OUTPUT,
                               MSG_NOTIFY_FAILED, MSG_PROCESS_CANNOT_START,
                               MSG_PROCESS_CHECK_FAILED, MSG_PROCESS_CHECK_NOT_RUN,
+                              MSG_PROCESS_CHECK_NOT_STARTED,
                               MSG_PROCESS_CHECK_RUNNING,
                               MSG_PROCESS_ENDED, MSG_PROCESS_GAVE_UP, MSG_PROCESS_LAST_CHECK,
                               MSG_PROCESS_MAY_EXIT, MSG_PROCESS_NOT_CHECKED, MSG_PROCESS_NOT_READY,
@@ -398,10 +399,12 @@ class Several:
         them, --delay puts them off) or go to the whole tree (--to-all): from now
         on nothing starts (a process becoming ready meanwhile starts no other),
         nothing restarts, no check runs, and a process's end is no ending
-        process (the exit code is the main process's)."""
+        process (the exit code is the main process's). A process waiting for its
+        restart or for its last check is done now: the tree may be empty."""
         self.stopping = True
         self.cancel_restarts()
         self.end_checks()
+        self.check_all_done()
 
     def cancel_restarts(self):
         """The stop has begun: no process starts again, and no answer of a last
@@ -594,6 +597,7 @@ class Several:
         """A check that could not be started: told once a process, tried again
         (the limit it met may pass); its last one, after the process exited
         before it was ready, fails."""
+        proc.check_last = MSG_PROCESS_CHECK_NOT_STARTED.format(error=error)   # (at the stop)
         if not proc.check_not_run:
             proc.check_not_run = True
             log.warning(MSG_PROCESS_CHECK_NOT_RUN.format(name=proc.name, error=error),

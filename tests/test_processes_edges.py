@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from support import PYTHON, TRAP, UNSHARE, Terminal, cpu_seconds, wait_file, wait_for
+from support import CLEAN_ENV, PYTHON, TRAP, UNSHARE, Terminal, cpu_seconds, wait_file, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -689,3 +689,125 @@ def test_to_all_of_the_stop_signal_cannot_take_per_process_stops(start, given):
     what = "--stop-with" if given[0] == "--stop-with" else "--stop-order reverse"
     assert init.stderr() == ("[initapp] error: --to-all sends the stop signal to every process "
                              "at once: it cannot be used with %s\n" % what)
+
+
+# -- --timeout with --to-all of the stop signal -------------------------------------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_timeout_with_to_all_restarts_nothing(start, tmp_path, pid1):
+    # --timeout begins the stop; --to-all TERM sends its SIGTERM to the whole tree.
+    # The docs: once the stop has begun (a stop signal, --timeout, an ending
+    # process), no process is started again. Found: b (--restart always), killed by
+    # that SIGTERM while a cleans up, is restarted ("restart 1 in 1s", then
+    # "started b" a second time): loop.stop_for_timeout forwards through the
+    # --to-all path without Several.stop_began (on_signal calls it, this path not).
+    a = tmp_path / "a"
+    init = start("-v", "--timeout", "1", "--to-all", "TERM",
+                 "--run", "a=" + trap(a, "--cleanup", "2"),
+                 "--run", "b=sleep 30", "--restart", "b=always", pid1=pid1)
+    wait_file(a / "ready")
+    assert init.wait(timeout=15) == 124, init.stderr()
+    assert len(started_lines(init, "b")) == 1, init.stderr()
+    assert "restart 1" not in init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_timeout_with_to_all_a_process_end_is_no_ending_process(start, tmp_path, pid1):
+    # Same stop: b exits 3 at its SIGTERM. Its end is no ending process (the stop
+    # has begun): a gets one SIGTERM, and the summary names the main process a.
+    # Found: b becomes the ending process, a gets a second SIGTERM (its handler runs
+    # twice, its cleanup twice as long) and the reason names b ("stopped by
+    # --timeout 1s: b (pid N) exited with 3").
+    a, b = tmp_path / "a", tmp_path / "b"
+    init = start("-v", "--timeout", "1", "--to-all", "TERM",
+                 "--run", "a=" + trap(a, "--cleanup", "1.5"),
+                 "--run", "b=" + trap(b, "--code", "3"), pid1=pid1)
+    wait_file(a / "ready")
+    wait_file(b / "ready")
+    assert init.wait(timeout=15) == 124, init.stderr()
+    assert signals_got(a) == ["TERM"], init.stderr()
+    exiting = [line for line in init.stderr().splitlines() if "exiting with" in line]
+    assert exiting and "--timeout 1s: a (pid" in exiting[0], init.stderr()
+
+
+# -- the usage error names what was given --------------------------------------------------
+
+@pytest.mark.parametrize("given, named", [
+    ({"INITAPP_TO_ALL": "TERM", "INITAPP_STOP_ORDER": "reverse"},
+     "INITAPP_TO_ALL sends the stop signal to every process at once: it cannot be used with "
+     "INITAPP_STOP_ORDER=reverse"),
+    ({"INITAPP_TO_ALL": "TERM", "INITAPP_STOP_WITH": "b=QUIT"},
+     "INITAPP_TO_ALL sends the stop signal to every process at once: it cannot be used with "
+     "INITAPP_STOP_WITH"),
+])
+def test_to_all_usage_error_names_the_variables_given(start, given, named):
+    # Given by variables only, the usage error names the flags nobody typed
+    # ("--to-all sends ... with INITAPP_STOP_ORDER=reverse"; with INITAPP_STOP_WITH:
+    # "--to-all ... with --stop-with"): procs.plan reads config.origin for to_all
+    # and stop_with, which cli.Option.apply records only for single-value options,
+    # never for list ones, so the fallback flag is always named.
+    init = start("--run", "a=sleep 1", "--run", "b=sleep 1", env=dict(CLEAN_ENV, **given))
+    assert init.wait(timeout=10) == 2
+    assert init.stderr() == "[initapp] error: %s\n" % named
+
+
+# -- a stop that begins while a --may-exit process awaits its last check -----------------
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_to_all_stop_while_last_check_awaited_exits_when_the_tree_is_empty(start, tmp_path,
+                                                                           pid1):
+    # m (--may-exit) exits 0 before its exec: check passed: its check runs once more
+    # (sleep 3: still running). A stop signal comes, --to-all TERM: the stop began,
+    # m's last answer is no longer waited for, b was never started: the tree is
+    # empty and initapp must exit at once (m's code: 0). Found: it never exits, past
+    # the grace and its SIGKILL, and spins (a core's worth of CPU): Several.stop_began
+    # marks m done (cancel_restarts) but never calls check_all_done, and the
+    # --to-all path of loop.forward skips Several.stop_all, which would.
+    init = start("-v", "--grace", "2", "--to-all", "TERM", "--may-exit", "m",
+                 "--ready", "m=exec:sleep 3", "--run", "m=sh -c 'sleep 0.3; exit 0'",
+                 "--run", "b=sleep 30", pid1=pid1)
+    wait_for(lambda: "checking once more" in init.stderr(), what="m's last check")
+    init.signal(signal.SIGTERM)
+    assert init.wait(timeout=10) == 0, init.stderr()
+    assert "b was never started" in init.stderr()
+
+
+@pytest.mark.parametrize("pid1", MODES)
+def test_delayed_stop_while_last_check_awaited_exits_when_the_tree_is_empty(start, tmp_path,
+                                                                            pid1):
+    # The same with --delay TERM:20: nothing is left to get the delayed SIGTERM, and
+    # initapp exits the moment the tree is empty, never waiting out a delay for
+    # nothing. Found: it waits the whole delay (the 20 s), then exits.
+    init = start("-v", "--delay", "TERM:20", "--grace", "30", "--may-exit", "m",
+                 "--ready", "m=exec:sleep 3", "--run", "m=sh -c 'sleep 0.3; exit 0'",
+                 "--run", "b=sleep 30", pid1=pid1)
+    wait_for(lambda: "checking once more" in init.stderr(), what="m's last check")
+    init.signal(signal.SIGTERM)
+    began = time.monotonic()
+    assert init.wait(timeout=10) == 0, init.stderr()
+    assert time.monotonic() - began < 5, init.stderr()
+
+
+# -- a stop that begins while the only process waits out its restart's backoff -----------
+
+@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("given", [pytest.param(("--to-all", "TERM"), id="to-all"),
+                                   pytest.param(("--delay", "TERM:20"), id="delay")])
+def test_stop_during_the_only_backoff_exits_when_the_tree_is_empty(start, tmp_path, pid1,
+                                                                   given):
+    # A crash-looping a (--restart always) waits out its 1 s backoff: nothing runs.
+    # The engine's stop comes: no restart, and the tree is empty: initapp exits at
+    # once with a's last code (1, "exited with 1, not restarted"). Found: with
+    # --to-all TERM it never exits (past the grace; it spins, a third of a core, in
+    # the kill steps of the deadline with nothing to kill) until SIGKILL; with
+    # --delay it waits the whole delay. Several.stop_began (cancel_restarts) marks
+    # a done but never calls check_all_done.
+    init = start("-v", "--grace", "2", *given, "--restart", "a=always",
+                 "--run", "a=sh -c 'sleep 0.3; exit 1'", "--run", "b=true", "--may-exit", "b",
+                 pid1=pid1)
+    wait_for(lambda: "restart 1 in 1s" in init.stderr(), what="a's backoff")
+    init.signal(signal.SIGTERM)
+    began = time.monotonic()
+    assert init.wait(timeout=10) == 1, init.stderr()
+    assert time.monotonic() - began < 1.5, init.stderr()
+    assert "exited with 1, not restarted" in init.stderr()

@@ -1101,6 +1101,26 @@ MUTATIONS = [
            "            if False:\n                self.several.stop_began()"),
       edit(LOOP, "        if self.several is not None:\n            self.several.stop_began()\n"
            "        return True\n", "        return True\n")),
+    M("procs-stop-began-waits", "stop",
+      "a stop that begins while a process waits for its restart or its last check leaves "
+      "initapp waiting with an empty tree (--to-all: for ever; --delay: the whole delay)",
+      [EDGES + "test_stop_during_the_only_backoff_exits_when_the_tree_is_empty",
+       EDGES + "test_to_all_stop_while_last_check_awaited_exits_when_the_tree_is_empty",
+       EDGES + "test_delayed_stop_while_last_check_awaited_exits_when_the_tree_is_empty"],
+      edit(PROCS, "        self.end_checks()\n        self.check_all_done()\n\n    def cancel_restarts",
+           "        self.end_checks()\n\n    def cancel_restarts")),
+    M("procs-timeout-stop-untold", "stop",
+      "--timeout with --to-all does not begin the processes' stop: one restarts, one's end "
+      "is an ending process",
+      [EDGES + "test_timeout_with_to_all_restarts_nothing",
+       EDGES + "test_timeout_with_to_all_a_process_end_is_no_ending_process"],
+      edit(LOOP, "            self.several.stop_began()\n        if sent == 0:",
+           "        if sent == 0:")),
+    M("list-origin-unrecorded", "option",
+      "a usage error about a list option given by its variable names the flag instead",
+      [EDGES + "test_to_all_usage_error_names_the_variables_given"],
+      edit(CLI, "            config.origin[self.attr] = where   # for messages naming what was given\n",
+           "")),
     M("procs-pre-stop-holds-term", "stop",
       "with --stop-signal INT, an ending process's stop held by --pre-stop goes out as a "
       "plain SIGTERM, not as the stop (no --stop-with)",
@@ -1155,8 +1175,8 @@ MUTATIONS = [
            "                    proc.stop_pending = None\n", "                pass\n")),
     M("procs-timeout-rewritten", "option", "with several processes, --timeout's SIGTERM follows -r",
       [EDGES + "test_timeout_gives_sigterm_whatever_r_says"],
-      edit(LOOP, "            sent = signals.SIGTERM\n        if sent == 0:",
-           "            pass\n        if sent == 0:")),
+      edit(LOOP, "            sent = signals.SIGTERM\n            self.several.stop_began()\n",
+           "            self.several.stop_began()\n")),
     M("procs-main-in-background", "core",
       "on a terminal, the main process of several runs in the background (stopped when it "
       "reads; Ctrl-C reaches initapp, which forwards it to the group leaders only)",
