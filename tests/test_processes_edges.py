@@ -19,6 +19,11 @@ from support import CLEAN_ENV, PYTHON, TRAP, UNSHARE, Terminal, cpu_seconds, wai
 pytestmark = pytest.mark.timeout(60)
 
 MODES = [pytest.param(True, id="pid1"), pytest.param(False, id="subreaper")]
+# The processes' own logic (restarts, checks, a stop put off or held) is the same
+# whether initapp is PID 1 or not: those tests run as PID 1 only. Both modes where
+# the mode can change the outcome: a signal to the whole tree (kill(-1) or a walk
+# of initapp's children), what is left running, orphans, the terminal.
+PID1_ONLY = [pytest.param(True, id="pid1")]
 
 
 def trap(directory, *options):
@@ -75,7 +80,7 @@ def test_may_exit_zero_before_ready_is_an_ending_process(start, tmp_path, pid1, 
         init.stderr()
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_may_exit_zero_whose_check_passes_at_its_exit_was_ready(start, tmp_path, pid1):
     # A one-shot task (a migration) that makes its --ready file as its last act: the
     # check runs once more at its exit, passes, and the next processes start.
@@ -156,7 +161,7 @@ def test_out_of_descriptors_at_a_restart_is_one_line_and_an_orderly_stop(start, 
 
 # -- a restart due while --pre-stop runs ---------------------------------------------------
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_a_restart_due_during_the_pre_stop_hook_does_not_spin_the_loop(start, tmp_path, pid1):
     # b waits out its 1 s backoff; c's end starts the stop, held by --pre-stop (2.2 s).
     init = start("--pre-stop", "sleep 2.2", "--run", "a=sleep 30",
@@ -409,7 +414,7 @@ def test_the_summary_tells_the_trees_time_and_the_relays_wait_apart(start, tmp_p
         os.close(reader)
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_a_stop_signal_held_by_pre_stop_starts_and_restarts_nothing(start, tmp_path, pid1):
     # The engine's SIGTERM is held while --pre-stop runs (2 s). Meanwhile a's check
     # passes (1 s) and b's restart falls due (1.5 s): the stop has begun, so c never
@@ -430,7 +435,7 @@ def test_a_stop_signal_held_by_pre_stop_starts_and_restarts_nothing(start, tmp_p
     assert (tmp_path / "b.runs").read_text() == "x\n", init.stderr()
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_a_check_of_an_earlier_run_does_not_make_a_restart_ready(start, tmp_path, pid1):
     # a's first run exits at 0.3 s and restarts at 1.3 s; the exec: check started
     # for that first run passes at 1.6 s, when the second run is running. It
@@ -477,7 +482,7 @@ def test_to_all_stop_signal_restarts_nothing_and_exits_with_the_main_code(start,
     assert "restart 1" not in init.stderr()
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_delayed_stop_signal_restarts_nothing(start, tmp_path, pid1):
     # --delay TERM:2: the stop began when SIGTERM came ("shutting down"); the docs
     # say no process is started again once the stop has begun. Found: a, which
@@ -493,7 +498,7 @@ def test_delayed_stop_signal_restarts_nothing(start, tmp_path, pid1):
     assert len(started_lines(init, "a")) == 1, init.stderr()
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_delayed_stop_signal_then_may_exit_before_ready_exits_with_the_main_code(
         start, tmp_path, pid1):
     # A stop signal (delayed by --delay) began the stop; then b, --may-exit, exits
@@ -534,7 +539,7 @@ def test_to_all_stop_then_may_exit_before_ready_does_not_hang(start, tmp_path, p
 
 # -- --pre-stop with a stop signal other than TERM ----------------------------------------
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_ending_process_with_pre_stop_and_stop_signal_int_sends_stop_with(start, tmp_path,
                                                                           pid1):
     # a exits 3: the stop sequence for all; --pre-stop holds it, then b gets its
@@ -553,7 +558,7 @@ def test_ending_process_with_pre_stop_and_stop_signal_int_sends_stop_with(start,
 
 # -- a thread that cannot be had ----------------------------------------------------------
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_a_check_that_cannot_start_a_thread_is_told_once_and_tried_again(
         start, tmp_path, cgroup_v1, pid1):
     # A pids limit reached (threads count): a restarts, its tcp: check needs a
@@ -586,7 +591,7 @@ def test_a_check_that_cannot_start_a_thread_is_told_once_and_tried_again(
 
 # -- the messages of a check that ran past its limit --------------------------------------
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_last_check_timed_out_is_not_named_unchecked_at_the_stop(start, tmp_path, pid1):
     # m exits 0 before its exec: check passed; the last check runs past its 2 s and
     # is killed: m is the ending process, told once. Found: a second warning at the
@@ -599,7 +604,7 @@ def test_last_check_timed_out_is_not_named_unchecked_at_the_stop(start, tmp_path
     assert "not checked yet" not in init.stderr(), init.stderr()
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_check_timing_out_after_its_process_ended_says_no_checking_again(start, tmp_path, pid1):
     # a ends 1.5 s after its start (--restart always, 1 s backoff); its check
     # hangs, and reaches its 2 s limit while a waits for its restart: nothing is
@@ -623,7 +628,7 @@ def tasks(pid):
     return len(os.listdir("/proc/%d/task" % pid))
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_ready_process_restarted_is_not_checked_again(start, tmp_path, pid1):
     # --ready is "checked while waiting and never after": a was ready on its first
     # run, then restarts (--restart always); its file is gone and its second run
@@ -662,7 +667,7 @@ def test_forwarded_event_of_a_process_has_its_pid_as_a_number(start, tmp_path):
     assert all(isinstance(event["pid"], int) for event in forwarded), forwarded
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_delayed_stop_then_may_exit_before_ready_exits_when_the_tree_is_gone(start, tmp_path,
                                                                              pid1):
     # --delay TERM:10, grace 3: the stop signal came; m (--may-exit, exec: check
@@ -772,7 +777,7 @@ def test_to_all_stop_while_last_check_awaited_exits_when_the_tree_is_empty(start
     assert "b was never started" in init.stderr()
 
 
-@pytest.mark.parametrize("pid1", MODES)
+@pytest.mark.parametrize("pid1", PID1_ONLY)
 def test_delayed_stop_while_last_check_awaited_exits_when_the_tree_is_empty(start, tmp_path,
                                                                             pid1):
     # The same with --delay TERM:20: nothing is left to get the delayed SIGTERM, and
