@@ -329,11 +329,20 @@ sleep 20
 """
 
 
+# Ends 0.1 s after its HUP, whenever it comes (a HUP before a shell's `wait` has
+# begun would be run only once the wait ends), or by itself after 20 s.
+UNTIL_HUP = """
+trap 'echo "HUP" >> "$0.got"; got=1' HUP
+echo $$ > "$0.pid.tmp"; mv "$0.pid.tmp" "$0.pid"
+n=0
+while [ -z "$got" ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
+"""
+
+
 @BOTH
 def test_signals_are_forwarded_to_the_running_script(start, tmp_path, box, pid1):
     scripts, ran = box(), tmp_path / "ran"
-    slow = script(scripts, "10-slow", SLOW.format(code=0).replace("sleep 20 & wait $!\nsleep 20",
-                                                                   "sleep 20 & wait $!\ntrue"))
+    slow = script(scripts, "10-slow", UNTIL_HUP)
     init = env_start(start, "--pre-start", str(scripts), "touch", str(ran), pid1=pid1)
     wait_file(os.fsdecode(slow) + ".pid")
     init.signal(signal.SIGHUP)
