@@ -627,21 +627,22 @@ def test_a_stop_ends_a_running_exec_check_at_once(start, pid1, cause):
 # -- an exec: check's output -------------------------------------------------------------------
 
 @pytest.mark.parametrize("pid1", MODES)
-def test_an_exec_checks_output_never_reaches_initapps_output(start, pid1):
+def test_an_exec_checks_output_never_reaches_initapps_output(start, tmp_path, pid1):
     # Not raw on stdout or stderr (where it would land inside the relayed lines):
-    # its last line is told in initapp's own message when the stop comes.
-    init = start("--run", "a=sh -c 'echo A-LINE; exec sleep 30'",
-                 "--ready", "a=exec:sh -c 'echo CHECK-OUT; echo CHECK-ERR >&2; exit 1'",
+    # its last line is told in initapp's own message when the stop comes (once
+    # a check has ended: its file says it ran).
+    check = "sh -c 'echo CHECK-OUT; echo CHECK-ERR >&2; touch %s/ran; exit 1'" % tmp_path
+    init = start("--run", "a=sh -c 'echo A-LINE; exec sleep 30'", "--ready", "a=exec:" + check,
                  "--run", "b=sleep 30", pid1=pid1)
     wait_for(lambda: "A-LINE" in init.stdout(), what="a's line")
-    time.sleep(0.5)
+    wait_file(tmp_path / "ran")
+    time.sleep(0.3)     # it has exited, and been reaped
     init.signal(signal.SIGTERM)
     assert init.wait() == 143
     assert init.stdout() == "a | A-LINE\n"
     assert "CHECK" not in init.stderr().replace(
-        "[initapp] warning: a was not ready when the stop began: --ready exec:sh -c 'echo "
-        "CHECK-OUT; echo CHECK-ERR >&2; exit 1': exit code 1, last line of output: "
-        "'CHECK-ERR'\n", "", 1), init.stderr()
+        "[initapp] warning: a was not ready when the stop began: --ready exec:%s: exit code 1, "
+        "last line of output: 'CHECK-ERR'\n" % check, "", 1), init.stderr()
 
 
 @pytest.mark.parametrize("pid1", MODES)
