@@ -276,9 +276,11 @@ def kib(text):
 
 def end(outer, pid):
     """SIGKILL the init's children, then the init (a PID 1 takes its namespace along)."""
-    for kid in children(pid):
-        os.kill(kid, signal.SIGKILL)
-    os.kill(pid, signal.SIGKILL)
+    for kid in children(pid) + [pid]:
+        try:
+            os.kill(kid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass    # an init that exits with its child may be gone already
     outer.wait(timeout=30)
 
 
