@@ -103,8 +103,6 @@ class Supervisor:
             return False
         self.children_left = True
         self.held = (signo, sent, self.clock(), delayable)
-        if self.several is not None:
-            self.several.stop_began()
         return True
 
     def release_held(self):

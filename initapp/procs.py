@@ -391,6 +391,7 @@ class Several:
         # is not TERM), so that it goes out as the stop when the hook ends.
         if sup.pre_stop is not None and sup.hold_for_pre_stop(sup.stop_signal(), signals.SIGTERM,
                                                               False):
+            self.stop_began()   # (a stop signal and --timeout began it before holding)
             return
         self.stop_all(signals.SIGTERM)
 

@@ -844,8 +844,8 @@ MUTATIONS = [
     # -- the stop hooks -------------------------------------------------------------
     M("pre-stop-not-awaited", "option", "--pre-stop starts, but the stop signal goes on at once",
       ["test_hooks.py::test_pre_stop_runs_first_and_the_child_gets_sigterm_when_it_ends"],
-      edit(LOOP, "        self.held = (signo, sent, self.clock(), delayable)\n        if self.several",
-           "        return False\n        if self.several")),
+      edit(LOOP, "        self.held = (signo, sent, self.clock(), delayable)\n        return True\n",
+           "        return False\n")),
     M("pre-stop-unbounded", "option", "a pre-stop hook that hangs is never killed",
       ["test_hooks.py::test_a_hanging_pre_stop_is_killed_at_half_the_grace"],
       edit("initapp/hooks.py", "        if not self.running or self.until is None or now < self.until:",
@@ -1088,8 +1088,8 @@ MUTATIONS = [
     M("procs-stop-held-untold", "stop",
       "an ending process's stop held by --pre-stop does not stop the processes' restarts",
       [EDGES + "test_a_restart_due_during_the_pre_stop_hook_does_not_spin_the_loop"],
-      edit(LOOP, "        if self.several is not None:\n            self.several.stop_began()\n"
-           "        return True\n", "        return True\n")),
+      edit(PROCS, "            self.stop_began()   # (a stop signal and --timeout began it",
+           "            pass   # (a stop signal and --timeout began it")),
     M("procs-stop-began-untold", "stop",
       "a stop signal that is held (--pre-stop), put off (--delay) or sent to the whole tree "
       "(--to-all) does not begin the processes' stop: they restart, and an end is an ending process",
@@ -1098,9 +1098,7 @@ MUTATIONS = [
        EDGES + "test_delayed_stop_signal_restarts_nothing",
        EDGES + "test_delayed_stop_then_may_exit_before_ready_exits_when_the_tree_is_gone"],
       edit(LOOP, "            if self.several is not None:\n                self.several.stop_began()",
-           "            if False:\n                self.several.stop_began()"),
-      edit(LOOP, "        if self.several is not None:\n            self.several.stop_began()\n"
-           "        return True\n", "        return True\n")),
+           "            if False:\n                self.several.stop_began()")),
     M("procs-stop-began-waits", "stop",
       "a stop that begins while a process waits for its restart or its last check leaves "
       "initapp waiting with an empty tree (--to-all: for ever; --delay: the whole delay)",
